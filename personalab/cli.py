@@ -1,0 +1,178 @@
+"""Command line: scripted chats and comparisons, memory admin, the persona list and benchmarks."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import uuid
+from typing import Sequence
+
+from personalab.errors import PersonaLabError
+from personalab.settings import Settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.load()
+        if getattr(args, "user", None) is None and "user" in args:
+            args.user = settings.user
+        return args.run(args, settings)
+    except PersonaLabError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m personalab",
+        description="PersonaLab: personalized LLM replies with conversation memory. "
+        "Every setting can also come from a PERSONALAB_* environment variable.",
+    )
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    chat = sub.add_parser("chat", help="send one message; print the reply (or both, with --compare)")
+    _scope(chat)
+    chat.add_argument("message", help="the message to send")
+    chat.add_argument("--compare", action="store_true", help="also answer generically, side by side")
+    chat.add_argument("--json", action="store_true", help="print JSON: texts, memories, messages")
+    chat.add_argument("--session", help="continue this session (default: a new one)")
+    chat.add_argument("--no-remember", action="store_true", help="do not write this exchange")
+    chat.set_defaults(run=_chat)
+
+    memory = sub.add_parser("memory", help="see, export or delete stored memories")
+    msub = memory.add_subparsers(required=True, metavar="ACTION")
+    listing = msub.add_parser("list", help="list the memories of a user x persona")
+    _scope(listing)
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.set_defaults(run=_memory_list)
+    export = msub.add_parser("export", help="print the memories as JSON lines")
+    _scope(export)
+    export.set_defaults(run=_memory_export)
+    delete = msub.add_parser("delete", help="delete memories by id, or all with --all")
+    _scope(delete)
+    delete.add_argument("ids", nargs="*", help="memory ids to delete")
+    delete.add_argument("--all", action="store_true", help="forget every memory of this scope")
+    delete.set_defaults(run=_memory_delete)
+
+    personas = sub.add_parser("personas", help="list the persona library")
+    personas.set_defaults(run=_personas)
+
+    bench = sub.add_parser("bench", help="measure memory overhead, model speed and app start")
+    bench.add_argument("--sizes", default="1000,10000", help="store sizes to measure")
+    bench.add_argument("--queries", type=int, default=100, help="queries per size")
+    bench.add_argument("--skip-app", action="store_true", help="skip the app start measurement")
+    bench.set_defaults(run=_bench)
+    return parser
+
+
+def _scope(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--user", help="who is chatting (default: PERSONALAB_USER or 'local')")
+    p.add_argument("--persona", required=True, help="persona id or name from the library")
+
+
+def _store(settings: Settings):
+    from personalab.embedding import Embedder
+    from personalab.memory import MemoryStore, open_client
+
+    return MemoryStore(open_client(settings.memory_dir), Embedder(settings.embedder))
+
+
+def _persona(settings: Settings, name: str):
+    from personalab.personas import PersonaLibrary
+
+    return PersonaLibrary(settings.personas_dir).get(name)
+
+
+def _chat(args: argparse.Namespace, settings: Settings) -> int:
+    from personalab.backends import backend_from_settings
+    from personalab.engine import Engine
+    from personalab.prompts import ColumnKind
+
+    persona = _persona(settings, args.persona)
+    engine = Engine(_store(settings), backend_from_settings(settings), settings)
+    kinds = [ColumnKind.GENERIC, ColumnKind.PERSONALIZED] if args.compare else [ColumnKind.PERSONALIZED]
+    session = args.session or f"cli-{uuid.uuid4().hex[:12]}"
+    replies = engine.compare(
+        args.user, persona, args.message, session, kinds, remember=not args.no_remember
+    )
+    for reply in replies:
+        if args.json:
+            reply.read()
+            continue
+        if args.compare:
+            print(f"== {reply.plan.kind.value} ==")
+        for chunk in reply:
+            print(chunk, end="", flush=True)
+        print()
+    personalized = replies[-1]
+    if args.json:
+        out = {
+            "user": args.user,
+            "persona": persona.id,
+            "session": session,
+            "model": engine.backend.name,
+            "memories": [m.to_json() for m in personalized.plan.memories],
+        }
+        out |= {r.plan.kind.value: r.to_json() for r in replies}
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+    else:
+        for hit in personalized.plan.memories:
+            print(f"  memory {hit.similarity:.2f}: {hit.memory.text[:100]}", file=sys.stderr)
+    if personalized.memory_error:
+        print(f"error: the reply was not saved: {personalized.memory_error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _memory_list(args: argparse.Namespace, settings: Settings) -> int:
+    memories = _store(settings).list(args.user, _persona(settings, args.persona).id)
+    if args.json:
+        print(json.dumps([m.to_json() for m in memories], ensure_ascii=False, indent=2))
+        return 0
+    for m in memories:
+        print(f"{m.when:%Y-%m-%d %H:%M} {m.role:9} {m.id[:8]} {m.text}")
+    print(f"{len(memories)} memories", file=sys.stderr)
+    return 0
+
+
+def _memory_export(args: argparse.Namespace, settings: Settings) -> int:
+    for line in _store(settings).export_jsonl(args.user, _persona(settings, args.persona).id):
+        print(line)
+    return 0
+
+
+def _memory_delete(args: argparse.Namespace, settings: Settings) -> int:
+    store, persona = _store(settings), _persona(settings, args.persona)
+    if args.all:
+        store.forget_all(args.user, persona.id)
+    elif args.ids:
+        known = {m.id for m in store.list(args.user, persona.id)}
+        full = [i for i in known if any(i.startswith(p) for p in args.ids)]
+        store.delete(args.user, persona.id, full)
+        print(f"deleted {len(full)} memories", file=sys.stderr)
+    else:
+        raise PersonaLabError("name memory ids to delete, or pass --all")
+    return 0
+
+
+def _personas(args: argparse.Namespace, settings: Settings) -> int:
+    from personalab.personas import PersonaLibrary
+
+    personas, broken = PersonaLibrary(settings.personas_dir).load()
+    for p in personas:
+        print(f"{p.id:32} {p.summary or p.name}")
+    for b in broken:
+        print(f"broken: {b.file_name}: {b.reason}", file=sys.stderr)
+    return 0
+
+
+def _bench(args: argparse.Namespace, settings: Settings) -> int:
+    from personalab.evaluation.bench import run
+
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    return run(settings, sizes=sizes, queries=args.queries, app=not args.skip_app)

