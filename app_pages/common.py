@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 import streamlit as st
 
 from personalab import (
-    Embedder,
     EmbeddedBackend,
+    Embedder,
     Engine,
     MemoryStore,
     OpenAIBackend,
@@ -245,6 +246,8 @@ def show_details(data: dict, label: str = "Memories and profile behind this repl
                 )
             else:
                 st.write("No stored memory was related enough to this message.")
+            if prompt["recent_turns"]:
+                st.caption(f"Also sent: the last {prompt['recent_turns']} turns of this chat.")
         with tab_profile:
             fields = prompt["persona_fields"]
             if fields:

@@ -21,7 +21,7 @@ history = rounds.setdefault(f"{ctx.user}\0{persona.id}", [])
 
 
 def show_columns(results: dict[str, dict]) -> None:
-    for column, kind in zip(st.columns(len(KINDS), border=True), KINDS):
+    for column, kind in zip(st.columns(len(KINDS), border=True), KINDS, strict=True):
         with column:
             st.markdown(f"**{TITLES[kind]}**")
             data = results.get(kind.value)
@@ -49,7 +49,7 @@ if message:
     )
     results = {}
     if replies:
-        for column, reply in zip(st.columns(len(KINDS), border=True), replies):
+        for column, reply in zip(st.columns(len(KINDS), border=True), replies, strict=True):
             with column:
                 kind = reply.plan.kind
                 st.markdown(f"**{TITLES[kind]}**")

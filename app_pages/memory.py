@@ -24,7 +24,9 @@ except MemoryStoreError as exc:
 
 st.metric("Stored memories", len(memories))
 if not memories:
-    st.info("Nothing is stored yet: chat on the Chat or Compare page and every exchange lands here.")
+    st.info(
+        "Nothing is stored yet: chat on the Chat or Compare page and every exchange lands here."
+    )
     st.stop()
 
 query = st.text_input("Test retrieval", placeholder="a message, to see which memories it recalls")
@@ -33,7 +35,12 @@ if query:
     ranked = rank(hits, RankingPolicy(min_similarity=ctx.settings.min_similarity))
     st.dataframe(
         [
-            {"score": h.score, "similarity": h.similarity, "who": h.memory.role, "text": h.memory.text}
+            {
+                "score": h.score,
+                "similarity": h.similarity,
+                "who": h.memory.role,
+                "text": h.memory.text,
+            }
             for h in ranked
         ],
         hide_index=True,
@@ -42,25 +49,16 @@ if query:
     if not ranked:
         st.write("No memory is similar enough to be used for this message.")
 
-rows = [
-    {
-        "delete": False,
-        "when": m.when.strftime("%Y-%m-%d %H:%M"),
-        "who": m.role,
-        "text": m.text,
-        "session": m.session[:8],
-        "id": m.id,
-    }
-    for m in reversed(memories)
-]
-edited = st.data_editor(
-    rows,
+st.dataframe(
+    [
+        {"when": m.when.strftime("%Y-%m-%d %H:%M"), "who": m.role, "text": m.text, "id": m.id}
+        for m in reversed(memories)
+    ],
     hide_index=True,
     use_container_width=True,
-    disabled=["when", "who", "text", "session", "id"],
-    key=f"memory_table_{ctx.user}_{persona.id}",
 )
-chosen = [row["id"] for row in edited if row["delete"]]
+texts = {m.id: f"{m.role}: {m.text[:80]}" for m in reversed(memories)}
+chosen = st.multiselect("Select memories to delete", list(texts), format_func=texts.get)
 left, middle, right = st.columns(3)
 if left.button(f"Delete selected ({len(chosen)})", disabled=not chosen, icon="🗑️"):
     store.delete(ctx.user, persona.id, chosen)

@@ -9,7 +9,9 @@ from personalab.personas import LIST_FIELDS, parse_persona
 st.title("🧑 Personas")
 lib = common.library()
 personas, broken = lib.load()
-st.caption(f"{len(personas)} personas in `{lib.directory}`: plain YAML files you can edit and share.")
+st.caption(
+    f"{len(personas)} personas in `{lib.directory}`: plain YAML files you can edit and share."
+)
 for b in broken:
     st.warning(f"`{b.file_name}` was skipped: {b.reason}", icon="⚠️")
 

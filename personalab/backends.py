@@ -1,13 +1,14 @@
-"""Chat backends: one streaming method; the bundled llama.cpp model offline, or any OpenAI-compatible server."""
+"""Chat backends with one streaming method: llama.cpp in-process, or an OpenAI-compatible server."""
 
 from __future__ import annotations
 
 import importlib.util
 import os
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Protocol
 from urllib.parse import urlparse
 
 from personalab.errors import BackendError
@@ -145,6 +146,7 @@ class OpenAIBackend:
     def stream(self, messages: list[ChatMessage], options: GenerationOptions) -> Iterator[str]:
         import openai
 
+        opened = False
         try:
             response = self._client.chat.completions.create(
                 model=self.model,
@@ -153,14 +155,17 @@ class OpenAIBackend:
                 temperature=options.temperature,
                 stream=True,
             )
+            opened = True
             for chunk in response:
                 if chunk.choices and chunk.choices[0].delta.content:
                     yield chunk.choices[0].delta.content
-        except openai.APIError as exc:
-            raise self._explain(exc) from exc
-        except Exception as exc:  # a connection cut mid-stream surfaces as an httpx error
-            if type(exc).__module__.startswith(("httpx", "httpcore")):
-                raise BackendError(f"the reply from {self.base_url} was cut off: {exc}") from exc
+        except Exception as exc:
+            if opened:  # the server had started answering: the connection broke mid-reply
+                raise BackendError(
+                    f"the reply from {self.base_url} was cut off midway; send the message again"
+                ) from exc
+            if isinstance(exc, openai.APIError):
+                raise self._explain(exc) from exc
             raise
 
     def _explain(self, exc: Exception) -> BackendError:

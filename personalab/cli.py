@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 import uuid
-from typing import Sequence
+from collections.abc import Sequence
 
 from personalab.errors import PersonaLabError
 from personalab.settings import Settings
@@ -35,10 +35,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    chat = sub.add_parser("chat", help="send one message; print the reply (or both, with --compare)")
+    chat = sub.add_parser(
+        "chat", help="send one message; print the reply (or both, with --compare)"
+    )
     _scope(chat)
     chat.add_argument("message", help="the message to send")
-    chat.add_argument("--compare", action="store_true", help="also answer generically, side by side")
+    chat.add_argument(
+        "--compare", action="store_true", help="also answer generically, side by side"
+    )
     chat.add_argument("--json", action="store_true", help="print JSON: texts, memories, messages")
     chat.add_argument("--session", help="continue this session (default: a new one)")
     chat.add_argument("--no-remember", action="store_true", help="do not write this exchange")
@@ -95,7 +99,9 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
 
     persona = _persona(settings, args.persona)
     engine = Engine(_store(settings), backend_from_settings(settings), settings)
-    kinds = [ColumnKind.GENERIC, ColumnKind.PERSONALIZED] if args.compare else [ColumnKind.PERSONALIZED]
+    kinds = (
+        [ColumnKind.GENERIC, ColumnKind.PERSONALIZED] if args.compare else [ColumnKind.PERSONALIZED]
+    )
     session = args.session or f"cli-{uuid.uuid4().hex[:12]}"
     replies = engine.compare(
         args.user, persona, args.message, session, kinds, remember=not args.no_remember

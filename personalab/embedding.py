@@ -40,9 +40,9 @@ class Embedder:
         except Exception as exc:  # sentence-transformers raises many kinds for a bad model
             raise PersonaLabError(
                 f"cannot load embedding model {source!r}: {exc}. Give a local "
-                "sentence-transformers folder, or leave PERSONALAB_EMBEDDER empty for the bundled one"
+                "sentence-transformers folder, or leave PERSONALAB_EMBEDDER empty (bundled model)"
             ) from exc
-        self.dimension = self._model.get_sentence_embedding_dimension()
+        self.dimension = self._model.get_embedding_dimension()
         self._lock = threading.Lock()
 
     def embed(self, texts: list[str]) -> list[list[float]]:

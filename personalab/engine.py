@@ -1,10 +1,10 @@
-"""The engine: recall -> prompt -> stream -> remember, for one reply or a comparison of column kinds."""
+"""The engine: recall -> prompt -> stream -> remember, for one reply or a comparison of kinds."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 from personalab.backends import ChatBackend, GenerationOptions
 from personalab.errors import MemoryStoreError
@@ -90,7 +90,12 @@ class Reply:
 
 
 # The richest kind in a comparison is the one whose reply joins the conversation memory.
-REMEMBER_ORDER = [ColumnKind.PERSONALIZED, ColumnKind.PERSONA, ColumnKind.MEMORY, ColumnKind.GENERIC]
+REMEMBER_ORDER = [
+    ColumnKind.PERSONALIZED,
+    ColumnKind.PERSONA,
+    ColumnKind.MEMORY,
+    ColumnKind.GENERIC,
+]
 
 
 class Engine:
@@ -113,7 +118,11 @@ class Engine:
         if self.settings.recent_turns <= 0:
             recent = []
         hits = self.store.search(
-            user, persona.id, message, k=self.settings.memory_k * 2, exclude_ids=[m.id for m in recent]
+            user,
+            persona.id,
+            message,
+            k=self.settings.memory_k * 2,
+            exclude_ids=[m.id for m in recent],
         )
         return rank(hits, self.policy)[: self.settings.memory_k], recent
 

@@ -7,10 +7,10 @@ import json
 import os
 import time
 import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import chromadb
 from chromadb.config import Settings as ChromaSettings
@@ -40,7 +40,7 @@ class Memory:
 
     @property
     def when(self) -> datetime:
-        return datetime.fromtimestamp(self.created_at, tz=timezone.utc)
+        return datetime.fromtimestamp(self.created_at, tz=UTC)
 
     def to_json(self) -> dict:
         return asdict(self) | {"when": self.when.isoformat(timespec="seconds")}
@@ -186,7 +186,11 @@ class MemoryStore:
         found = [
             ScoredMemory(memory=_from_record(i, d, m), similarity=1.0 - dist)
             for i, d, m, dist in zip(
-                res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0]
+                res["ids"][0],
+                res["documents"][0],
+                res["metadatas"][0],
+                res["distances"][0],
+                strict=True,
             )
             if i not in exclude
         ]
@@ -204,7 +208,10 @@ class MemoryStore:
             )
         except Exception as exc:
             raise MemoryStoreError(f"could not read memory: {_reason(exc)}") from exc
-        items = [_from_record(*r) for r in zip(res["ids"], res["documents"], res["metadatas"])]
+        items = [
+            _from_record(*r)
+            for r in zip(res["ids"], res["documents"], res["metadatas"], strict=True)
+        ]
         return sorted(items, key=lambda m: m.created_at)
 
     def count(self, user: str, persona: str) -> int:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from personalab.errors import PersonaError
 
@@ -32,6 +32,7 @@ class Persona(BaseModel):
     constraints: list[str] = Field(default_factory=list, max_length=20)
     style: str = Field(default="", max_length=500)
     assistant_role: str = Field(default="", max_length=500)
+    _file_id: str = PrivateAttr(default="")
 
     @field_validator(*LIST_FIELDS, mode="before")
     @classmethod
@@ -60,8 +61,8 @@ class Persona(BaseModel):
 
     @property
     def id(self) -> str:
-        """A stable, file-name-safe identifier derived from the name."""
-        return slugify(self.name)
+        """The library file's stem (stable across renames), else a slug of the name."""
+        return self._file_id or slugify(self.name)
 
     def facts(self) -> list[tuple[str, str]]:
         """The non-empty profile fields as (label, text) pairs, in prompt order."""
@@ -135,9 +136,7 @@ class PersonaLibrary:
             except PersonaError as exc:
                 broken.append(BrokenPersonaFile(path.name, str(exc)))
                 continue
-            if persona.id in personas:
-                broken.append(BrokenPersonaFile(path.name, f"duplicate name {persona.name!r}"))
-                continue
+            persona._file_id = path.stem
             personas[persona.id] = persona
         return sorted(personas.values(), key=lambda p: p.name.lower()), broken
 
@@ -145,7 +144,7 @@ class PersonaLibrary:
         """The persona with this id (or name), or PersonaError listing what exists."""
         personas, _ = self.load()
         for persona in personas:
-            if persona_id in (persona.id, persona.name) or slugify(persona_id) == persona.id:
+            if persona_id in (persona.id, persona.name, slugify(persona.name)):
                 return persona
         known = ", ".join(p.id for p in personas) or "none"
         raise PersonaError(f"no persona {persona_id!r} in {self.directory} (known: {known})")
@@ -156,8 +155,8 @@ class PersonaLibrary:
     def save(self, persona: Persona, overwrite: bool = False) -> Path:
         """Write persona to <id>.yaml; refuses to replace an existing persona unless asked."""
         path = self.path_for(persona)
-        existing = {p.id for p in self.load()[0]}
-        if not overwrite and (path.exists() or persona.id in existing):
+        taken = {n for p in self.load()[0] for n in (p.id, slugify(p.name))}
+        if not overwrite and (path.exists() or slugify(persona.name) in taken):
             raise PersonaError(f"a persona named {persona.name!r} already exists ({path.name})")
         try:
             self.directory.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from personalab.backends import ChatMessage
 from personalab.errors import PersonaLabError
@@ -22,7 +22,7 @@ PERSONALIZED_RULES = (
 REPLY_MARGIN_TOKENS = 32  # chat-template tokens around each message
 
 
-class ColumnKind(str, Enum):
+class ColumnKind(StrEnum):
     """What a reply may draw on: nothing, the persona, the memories, or both."""
 
     GENERIC = "generic"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Mapping
 
 from personalab.errors import SettingsError
 
@@ -22,7 +22,7 @@ class Settings:
     user: str = "local"
     memory_dir: Path = Path("memory")
     personas_dir: Path = Path("personas")
-    # Embedding model: empty means the bundled all-MiniLM-L6-v2; else any sentence-transformers name or path.
+    # Embedding model: empty for the bundled all-MiniLM-L6-v2, else a sentence-transformers path.
     embedder: str = ""
     backend: str = "offline"
     # GGUF file for the offline backend: empty means the bundled SmolLM2-135M-Instruct.
@@ -47,7 +47,9 @@ class Settings:
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
-            raise SettingsError(f"backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
+            raise SettingsError(
+                f"backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}"
+            )
         if not self.user.strip():
             raise SettingsError("user must not be empty")
         for name in ("n_ctx", "max_tokens", "memory_token_budget"):

@@ -1,0 +1,1 @@
+"""Measurements: memory overhead, model speed and app start (`python -m personalab bench`)."""

@@ -1,0 +1,67 @@
+"""Shared fixtures: real bundled models, real Chroma in temp folders, an isolated environment."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from personalab.evaluation.serving import free_port  # noqa: F401 - shared with tests
+
+ROOT = Path(__file__).resolve().parent.parent
+LIBRARY = ROOT / "personas"
+
+# Nothing in the suite may reach for a model hub or send telemetry.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["ANONYMIZED_TELEMETRY"] = "False"
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test gets its own memory and persona folders, and no PERSONALAB_/OPENAI_ variables."""
+    for key in list(os.environ):
+        if key.startswith(("PERSONALAB_", "OPENAI_")):
+            monkeypatch.delenv(key)
+    personas = tmp_path / "personas"
+    shutil.copytree(LIBRARY, personas)
+    monkeypatch.setenv("PERSONALAB_MEMORY_DIR", str(tmp_path / "memory"))
+    monkeypatch.setenv("PERSONALAB_PERSONAS_DIR", str(personas))
+    monkeypatch.setenv("PERSONALAB_MAX_TOKENS", "48")
+    monkeypatch.setenv("PERSONALAB_TEMPERATURE", "0")
+    # `python -m personalab` in a subprocess finds the package from any working directory.
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    )
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from personalab import Embedder
+
+    return Embedder()
+
+
+@pytest.fixture(scope="session")
+def offline_backend():
+    from personalab import EmbeddedBackend
+
+    return EmbeddedBackend()
+
+
+@pytest.fixture
+def store(tmp_path: Path, embedder):
+    from personalab import MemoryStore, open_client
+
+    return MemoryStore(open_client(tmp_path / "chroma"), embedder)
+
+
+@pytest.fixture
+def settings():
+    from personalab import Settings
+
+    return Settings.load(secrets_path=None)

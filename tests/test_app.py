@@ -1,0 +1,131 @@
+"""Every page through Streamlit's AppTest, with the real engine, models and Chroma underneath."""
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT, free_port
+
+PERSONA = "ananya-olympiad-student"
+
+
+def start(persona: str = PERSONA) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    assert not at.exception
+    at.selectbox(key="persona_id").set_value(persona).run()
+    return at
+
+
+def send(at: AppTest, key: str, text: str) -> AppTest:
+    at.chat_input(key=key).set_value(text).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_chat_streams_a_reply_and_shows_the_memories_behind_it():
+    """Chat: a reply appears; in a later session a related question recalls the earlier fact."""
+    at = send(start(), "chat_message", "I am allergic to peanuts.")
+    assert [m.name for m in at.chat_message] == ["user", "assistant"]
+    assert at.chat_message[1].markdown[0].value.strip()
+    at = send(start(), "chat_message", "Can I eat peanut chikki after dinner?")  # a new session
+    last = at.chat_message[-1]
+    details = last.expander[0]
+    assert "Memories and profile" in details.label
+    table = details.dataframe[0].value
+    assert "I am allergic to peanuts." in list(table["text"])
+    assert "Constraints" in details.markdown[0].value or any(
+        "Constraints" in m.value for m in details.markdown
+    )
+
+
+def test_compare_shows_generic_and_personalized_side_by_side():
+    """Compare: one message, two non-empty answers, details under the personalized one."""
+    at = start()
+    at.switch_page("app_pages/compare.py").run()
+    send(at, "compare_message", "Plan my Sunday.")
+    generic, personal = at.columns[0], at.columns[1]
+    assert generic.markdown[0].value.startswith("**Generic")
+    assert personal.markdown[0].value.startswith("**Personalized")
+    assert generic.markdown[1].value.strip() and personal.markdown[1].value.strip()
+    assert "Memories and profile" in personal.expander[0].label
+    assert not generic.expander
+
+
+def test_memory_page_lists_deletes_and_forgets():
+    """Memory: stored turns are listed; deleting one removes it; nothing leaks to another user."""
+    at = send(start(), "chat_message", "I love chess.")
+    at.switch_page("app_pages/memory.py").run()
+    assert at.metric[0].value == "2"
+    assert "I love chess." in list(at.dataframe[0].value["text"])
+    table = at.dataframe[0].value
+    chess_id = table[table["text"] == "I love chess."]["id"].iloc[0]
+    at.multiselect[0].set_value([chess_id]).run()
+    next(b for b in at.button if b.label.startswith("Delete selected")).click().run()
+    assert at.metric[0].value == "1"
+    assert "I love chess." not in list(at.dataframe[0].value["text"])
+    at.text_input(key="user").set_value("someone-else").run()
+    assert any("Nothing is stored yet" in i.value for i in at.info)
+
+
+def test_new_persona_form_rejects_bad_input_and_saves_good_input(isolated_env):
+    """Personas: an empty name is refused with a reason; a valid persona is saved and selected."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at.switch_page("app_pages/personas.py").run()
+    save = next(b for b in at.button if b.label == "Save persona")
+    at.text_area(key="new_about").set_value("Nobody at all")
+    save.click().run()
+    assert any("name: must not be empty" in e.value for e in at.error)
+    assert not (isolated_env / "personas" / "nobody-at-all.yaml").exists()
+
+    at.text_input(key="new_name").set_value("Kofi Mensah")
+    at.text_area(key="new_constraints").set_value("No car.\nLives in Accra.")
+    next(b for b in at.button if b.label == "Save persona").click().run()
+    assert any("Saved Kofi Mensah" in s.value for s in at.success)
+    saved = (isolated_env / "personas" / "kofi-mensah.yaml").read_text()
+    assert "Lives in Accra." in saved
+    at.run()
+    assert at.selectbox(key="persona_id").value == "kofi-mensah"
+
+
+def test_a_broken_persona_file_is_named_in_the_sidebar(isolated_env):
+    """A bad YAML file is reported by name and the rest of the library is still offered."""
+    (isolated_env / "personas" / "oops.yaml").write_text("name: [\n")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert any("oops.yaml" in w.value for w in at.sidebar.warning)
+    assert len(at.selectbox(key="persona_id").options) >= 6
+
+
+def test_an_unreachable_server_keeps_the_message_for_another_try():
+    """A backend failure shows why, keeps the typed text, and Send again answers it later."""
+    at = start()
+    at.radio(key="backend").set_value("openai").run()
+    at.text_input(key="openai_base_url").set_value(f"http://127.0.0.1:{free_port()}/v1").run()
+    send(at, "chat_message", "Remember my exam is on Friday.")
+    assert any("cannot reach" in e.value for e in at.error)
+    assert any(c.value == "Remember my exam is on Friday." for c in at.code)
+    at.radio(key="backend").set_value("offline").run()
+    next(b for b in at.button if b.label == "Send again").click().run()
+    assert not at.exception
+    assert at.chat_message[-2].markdown[0].value == "Remember my exam is on Friday."
+    assert at.chat_message[-1].markdown[0].value.strip()
+    assert not any(b.label == "Send again" for b in at.button)
+
+
+def test_an_unusable_memory_folder_is_reported_and_the_message_kept(isolated_env, monkeypatch):
+    """A memory path that cannot be created gives a clear error; the message is kept."""
+    blocker = isolated_env / "blocker"
+    blocker.write_text("x")
+    monkeypatch.setenv("PERSONALAB_MEMORY_DIR", str(blocker / "memory"))
+    at = send(start(), "chat_message", "Hello there")
+    assert any("PERSONALAB_MEMORY_DIR" in e.value for e in at.error)
+    assert any(c.value == "Hello there" for c in at.code)
+
+
+@pytest.mark.parametrize("page", ["chat", "compare", "memory"])
+def test_pages_ask_for_a_persona_when_the_library_is_empty(isolated_env, page):
+    """With no personas, each page says how to create one instead of failing."""
+    for f in (isolated_env / "personas").iterdir():
+        f.unlink()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at.switch_page(f"app_pages/{page}.py").run()
+    assert not at.exception
+    assert any("Pick a persona" in i.value for i in at.info)

@@ -1,0 +1,118 @@
+"""MemoryStore on real Chroma with the real embedder: scoping, search, delete, export, faults."""
+
+import json
+
+import pytest
+
+from personalab import MemoryStore, MemoryStoreError, NewMemory, open_client
+
+
+def say(store, user, persona, *texts, session="s1"):
+    return store.remember(user, persona, [NewMemory(t, "user", session) for t in texts])
+
+
+def test_related_memory_is_found_first(store):
+    """A question about food recalls the allergy, not the unrelated turns."""
+    say(store, "ana", "coach", "I am allergic to peanuts", "My bike is red", "I live in Leeds")
+    hits = store.search("ana", "coach", "Can I eat peanut butter cookies?", k=3)
+    assert hits[0].memory.text == "I am allergic to peanuts"
+    assert hits[0].similarity > hits[1].similarity
+    assert hits[0].memory.role == "user" and hits[0].memory.session == "s1"
+
+
+def test_memories_are_isolated_per_user_and_per_persona(store):
+    """Another user, or the same user with another persona, never sees these memories."""
+    say(store, "ana", "coach", "I am allergic to peanuts")
+    assert store.search("bob", "coach", "peanuts", k=5) == []
+    assert store.search("ana", "teacher", "peanuts", k=5) == []
+    assert store.list("bob", "coach") == [] and store.count("ana", "coach") == 1
+
+
+def test_list_is_oldest_first_and_filters_by_session(store):
+    """Listing returns turns in time order; a session filter narrows it."""
+    say(store, "ana", "coach", "first", "second", session="a")
+    say(store, "ana", "coach", "third", session="b")
+    assert [m.text for m in store.list("ana", "coach")] == ["first", "second", "third"]
+    assert [m.text for m in store.list("ana", "coach", session="b")] == ["third"]
+
+
+def test_delete_forget_and_export(store):
+    """Deleted memories are gone; export is one JSON object a line; forget_all empties the scope."""
+    kept, dropped = say(store, "ana", "coach", "keep me", "drop me")
+    store.delete("ana", "coach", [dropped.id])
+    lines = list(store.export_jsonl("ana", "coach"))
+    assert [json.loads(line)["text"] for line in lines] == ["keep me"]
+    assert json.loads(lines[0])["when"].startswith("20")
+    store.forget_all("ana", "coach")
+    assert store.list("ana", "coach") == []
+
+
+def test_secrets_never_reach_memory(store):
+    """An API key typed into a chat is redacted before it is stored."""
+    say(store, "ana", "coach", "my key is sk-proj-abcdefghijklmnop1234567890 keep it")
+    text = store.list("ana", "coach")[0].text
+    assert "sk-proj" not in text and "[redacted secret]" in text
+
+
+def test_free_metadata_round_trips(store):
+    """Extra metadata is stored and read back without clashing with built-in fields."""
+    store.remember(
+        "ana", "coach", [NewMemory("hi", "assistant", "s", metadata={"model": "m", "role": "x"})]
+    )
+    m = store.list("ana", "coach")[0]
+    assert m.role == "assistant" and m.metadata == {"model": "m", "role": "x"}
+
+
+def test_memories_survive_reopening_the_folder(tmp_path, embedder):
+    """What one process wrote is read back by a new process on the same folder."""
+    import subprocess
+    import sys
+
+    folder = tmp_path / "mem"
+    code = (
+        "import sys; from personalab import *; "
+        f"s = MemoryStore(open_client({str(folder)!r}), Embedder()); "
+        "s.remember('ana', 'coach', [NewMemory('I am allergic to peanuts', 'user', 's')])"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
+    store = MemoryStore(open_client(folder), embedder)
+    assert store.search("ana", "coach", "peanut allergy", k=1)[0].memory.text == (
+        "I am allergic to peanuts"
+    )
+
+
+def test_an_unusable_memory_folder_gives_a_clear_error(tmp_path):
+    """A memory path that is a file names the path and the setting to change."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    with pytest.raises(MemoryStoreError, match="PERSONALAB_MEMORY_DIR"):
+        open_client(blocker / "memory")
+
+
+class FullDiskClient:
+    """Fault injection: a real Chroma client whose collections fail to add as a full disk does."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+    def get_or_create_collection(self, *args, **kwargs):
+        collection = self.client.get_or_create_collection(*args, **kwargs)
+
+        class Full:
+            def __getattr__(self, name):
+                return getattr(collection, name)
+
+            def add(self, **kwargs):
+                raise OSError(28, "No space left on device")
+
+        return Full()
+
+
+def test_a_full_disk_is_reported_plainly(tmp_path, embedder):
+    """A write that fails for lack of space says so, and how to fix it."""
+    store = MemoryStore(FullDiskClient(open_client(tmp_path / "m")), embedder)
+    with pytest.raises(MemoryStoreError, match="disk is full"):
+        say(store, "ana", "coach", "hello")
