@@ -4,13 +4,13 @@ import streamlit as st
 
 from app_pages import common
 
-st.set_page_config(page_title="PersonaLab", page_icon="🧪", layout="wide")
+st.set_page_config(page_title="PersonaLab", page_icon=":material/science:", layout="wide")
 navigation = st.navigation(
     [
-        st.Page("app_pages/chat.py", title="Chat", icon="💬", default=True),
-        st.Page("app_pages/compare.py", title="Compare", icon="⚖️"),
-        st.Page("app_pages/memory.py", title="Memory", icon="🧠"),
-        st.Page("app_pages/personas.py", title="Personas", icon="🧑"),
+        st.Page("app_pages/chat.py", title="Chat", icon=":material/chat:", default=True),
+        st.Page("app_pages/compare.py", title="Compare", icon=":material/compare:"),
+        st.Page("app_pages/memory.py", title="Memory", icon=":material/psychology:"),
+        st.Page("app_pages/personas.py", title="Personas", icon=":material/person:"),
     ]
 )
 common.sidebar()

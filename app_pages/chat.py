@@ -6,7 +6,7 @@ from app_pages import common
 
 ctx = common.context()
 persona = common.require_persona(ctx)
-st.title(f"💬 {persona.name}")
+st.title(persona.name)
 st.caption(f"{persona.summary} · chatting as **{ctx.user}**")
 
 threads = st.session_state.setdefault("threads", {})

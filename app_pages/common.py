@@ -107,9 +107,9 @@ def sidebar() -> None:
             format_func=lambda i: names.get(i, i),
             placeholder="No personas yet",
         )
-        st.page_link("app_pages/personas.py", label="New persona", icon="➕")
+        st.page_link("app_pages/personas.py", label="New persona", icon=":material/person_add:")
         for b in broken:
-            st.warning(f"Skipped `{b.file_name}`: {b.reason}", icon="⚠️")
+            st.warning(f"Skipped `{b.file_name}`: {b.reason}", icon=":material/warning:")
         st.divider()
         st.radio(
             "Model",
@@ -156,7 +156,9 @@ def context() -> Context:
 def require_persona(ctx: Context) -> Persona:
     if ctx.persona is None:
         st.info("Pick a persona in the sidebar, or create one on the Personas page.")
-        st.page_link("app_pages/personas.py", label="Create a persona", icon="➕")
+        st.page_link(
+            "app_pages/personas.py", label="Create a persona", icon=":material/person_add:"
+        )
         st.stop()
     return ctx.persona
 
@@ -166,7 +168,7 @@ def attempt(make: Callable[[], T]) -> T | None:
     try:
         return make()
     except PersonaLabError as exc:
-        st.error(f"No reply: {exc}", icon="🚫")
+        st.error(f"No reply: {exc}", icon=":material/error:")
         return None
 
 
@@ -177,10 +179,12 @@ def stream(reply: Reply | None, details: bool = True) -> dict | None:
     try:
         st.write_stream(reply)
     except PersonaLabError as exc:
-        st.error(f"No reply: {exc}", icon="🚫")
+        st.error(f"No reply: {exc}", icon=":material/error:")
         return None
     if reply.memory_error:
-        st.warning(f"The reply was not saved to memory: {reply.memory_error}", icon="💾")
+        st.warning(
+            f"The reply was not saved to memory: {reply.memory_error}", icon=":material/save:"
+        )
     data = reply.to_json()
     if details:
         show_details(data)
@@ -208,7 +212,7 @@ def show_failed(page: str) -> None:
         with st.container(border=True):
             st.markdown("**Your message is kept**: fix the problem above, then send it again.")
             st.code(message, language=None, wrap_lines=True)
-            st.button("Send again", key=f"retry_{page}", icon="🔁")
+            st.button("Send again", key=f"retry_{page}", icon=":material/replay:")
 
 
 def reply_caption(data: dict) -> str:
@@ -217,7 +221,7 @@ def reply_caption(data: dict) -> str:
         return data.get("model", "")
     return (
         f"{data['model']} · first token {stats['first_token_s']:.2f} s · "
-        f"{stats['total_s']:.1f} s · {stats['chunks_per_s']:.0f} tokens/s"
+        f"{stats['total_s']:.1f} s in all · {stats['chunks_per_s']:.1f} tokens/s"
     )
 
 
@@ -225,7 +229,8 @@ def show_details(data: dict, label: str = "Memories and profile behind this repl
     """An expander with the retrieved memories, the persona fields and the exact prompt."""
     prompt = data["prompt"]
     memories = prompt["memories"]
-    with st.expander(f"🧠 {label} ({len(memories)} memories)"):
+    count = f"{len(memories)} {'memory' if len(memories) == 1 else 'memories'}"
+    with st.expander(f"{label} ({count})", icon=":material/psychology:"):
         st.caption(reply_caption(data))
         tab_mem, tab_profile, tab_prompt = st.tabs(["Memories", "Persona fields", "Prompt"])
         with tab_mem:
@@ -235,7 +240,7 @@ def show_details(data: dict, label: str = "Memories and profile behind this repl
                         {
                             "similarity": m["similarity"],
                             "score": m["score"],
-                            "when": m["memory"]["when"].replace("T", " "),
+                            "when": m["memory"]["when"][:16].replace("T", " "),
                             "who": m["memory"]["role"],
                             "text": m["memory"]["text"],
                         }

@@ -13,30 +13,35 @@ TITLES = {
 
 ctx = common.context()
 persona = common.require_persona(ctx)
-st.title("⚖️ Generic vs personalized")
+st.title("Generic vs personalized")
 st.caption(f"{persona.name}: {persona.summary} · asking as **{ctx.user}**")
 
 rounds = st.session_state.setdefault("compare_rounds", {})
 history = rounds.setdefault(f"{ctx.user}\0{persona.id}", [])
 
 
-def show_columns(results: dict[str, dict]) -> None:
-    for column, kind in zip(st.columns(len(KINDS), border=True), KINDS, strict=True):
-        with column:
-            st.markdown(f"**{TITLES[kind]}**")
-            data = results.get(kind.value)
-            if data:
-                st.markdown(data["text"])
-                if kind is ColumnKind.GENERIC:
-                    st.caption(common.reply_caption(data))
-                else:
-                    common.show_details(data)
+def column(kind: ColumnKind, source: dict | common.Reply) -> dict | None:
+    """One column: its heading, then a past answer or a live stream; the details or timings."""
+    st.markdown(f"**{TITLES[kind]}**")
+    details = kind is not ColumnKind.GENERIC
+    if isinstance(source, dict):
+        st.markdown(source["text"])
+        if details:
+            common.show_details(source)
+        data = source
+    else:
+        data = common.stream(source, details=details)
+    if data and not details:
+        st.caption(common.reply_caption(data))
+    return data
 
 
 for past in history:
     with st.chat_message("user"):
         st.markdown(past["message"])
-    show_columns(past["results"])
+    for box, kind in zip(st.columns(len(KINDS), border=True), KINDS, strict=True):
+        with box:
+            column(kind, past["results"][kind.value])
 
 typed = st.chat_input("One message, two answers", key="compare_message", max_chars=4000)
 message = common.next_message("compare", typed)
@@ -48,17 +53,13 @@ if message:
         lambda: engine.compare(ctx.user, persona, message, ctx.session, KINDS)
     )
     results = {}
-    if replies:
-        for column, reply in zip(st.columns(len(KINDS), border=True), replies, strict=True):
-            with column:
-                kind = reply.plan.kind
-                st.markdown(f"**{TITLES[kind]}**")
-                data = common.stream(reply, details=kind is not ColumnKind.GENERIC)
-                if data is None:
-                    break
-                if kind is ColumnKind.GENERIC:
-                    st.caption(common.reply_caption(data))
-                results[kind.value] = data
+    boxes = st.columns(len(KINDS), border=True) if replies else []
+    for box, reply in zip(boxes, replies or [], strict=True):
+        with box:
+            data = column(reply.plan.kind, reply)
+        if data is None:
+            break
+        results[reply.plan.kind.value] = data
     if len(results) == len(KINDS):
         history.append({"message": message, "results": results})
     else:

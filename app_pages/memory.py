@@ -9,7 +9,7 @@ from personalab.retrieval import RankingPolicy, rank
 
 ctx = common.context()
 persona = common.require_persona(ctx)
-st.title("🧠 Memory")
+st.title("Memory")
 st.caption(
     f"What is remembered for **{ctx.user}** with **{persona.name}**. "
     "Memories are kept per user and persona, on this machine only."
@@ -19,7 +19,7 @@ try:
     store = common.store(ctx.settings)
     memories = store.list(ctx.user, persona.id)
 except MemoryStoreError as exc:
-    st.error(str(exc), icon="🚫")
+    st.error(str(exc), icon=":material/error:")
     st.stop()
 
 st.metric("Stored memories", len(memories))
@@ -60,7 +60,7 @@ st.dataframe(
 texts = {m.id: f"{m.role}: {m.text[:80]}" for m in reversed(memories)}
 chosen = st.multiselect("Select memories to delete", list(texts), format_func=texts.get)
 left, middle, right = st.columns(3)
-if left.button(f"Delete selected ({len(chosen)})", disabled=not chosen, icon="🗑️"):
+if left.button(f"Delete selected ({len(chosen)})", disabled=not chosen, icon=":material/delete:"):
     store.delete(ctx.user, persona.id, chosen)
     st.rerun()
 right.download_button(
@@ -68,9 +68,9 @@ right.download_button(
     data="\n".join(store.export_jsonl(ctx.user, persona.id)) + "\n",
     file_name=f"personalab-{slugify(ctx.user)}-{persona.id}-memories.jsonl",
     mime="application/jsonl",
-    icon="📥",
+    icon=":material/download:",
 )
-with middle.popover("Forget all", icon="⚠️"):
+with middle.popover("Forget all", icon=":material/warning:"):
     st.write(f"Delete all {len(memories)} memories of {ctx.user} with {persona.name}?")
     if st.button("Yes, forget everything", type="primary"):
         store.forget_all(ctx.user, persona.id)

@@ -6,14 +6,14 @@ from app_pages import common
 from personalab import PersonaError
 from personalab.personas import LIST_FIELDS, parse_persona
 
-st.title("🧑 Personas")
+st.title("Personas")
 lib = common.library()
 personas, broken = lib.load()
 st.caption(
     f"{len(personas)} personas in `{lib.directory}`: plain YAML files you can edit and share."
 )
 for b in broken:
-    st.warning(f"`{b.file_name}` was skipped: {b.reason}", icon="⚠️")
+    st.warning(f"`{b.file_name}` was skipped: {b.reason}", icon=":material/warning:")
 
 st.subheader("New persona")
 with st.form("new_persona"):
@@ -43,11 +43,16 @@ if submitted:
         persona = parse_persona(data)
         path = lib.save(persona)
     except PersonaError as exc:
-        st.error(f"Not saved: {exc}", icon="🚫")
+        st.error(f"Not saved: {exc}", icon=":material/error:")
     else:
         st.session_state["select_persona"] = persona.id
-        st.success(f"Saved {persona.name} to `{path.name}`; it is now selected.", icon="✅")
-        st.page_link("app_pages/chat.py", label=f"Chat with {persona.name} in mind", icon="💬")
+        st.success(
+            f"Saved {persona.name} to `{path.name}`; it is now selected.",
+            icon=":material/check_circle:",
+        )
+        st.page_link(
+            "app_pages/chat.py", label=f"Chat with {persona.name} in mind", icon=":material/chat:"
+        )
 
 st.subheader("Library")
 for p in personas:

@@ -98,7 +98,8 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
     from personalab.prompts import ColumnKind
 
     persona = _persona(settings, args.persona)
-    engine = Engine(_store(settings), backend_from_settings(settings), settings)
+    backend = backend_from_settings(settings)  # first: a wrong model path fails fast
+    engine = Engine(_store(settings), backend, settings)
     kinds = (
         [ColumnKind.GENERIC, ColumnKind.PERSONALIZED] if args.compare else [ColumnKind.PERSONALIZED]
     )

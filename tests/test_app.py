@@ -110,6 +110,32 @@ def test_an_unreachable_server_keeps_the_message_for_another_try():
     assert not any(b.label == "Send again" for b in at.button)
 
 
+@pytest.mark.parametrize("fault", ["missing gguf", "wrong key"])
+def test_model_faults_are_explained_and_the_message_kept(fault, tmp_path):
+    """A missing GGUF file or a rejected key each show a clear error; the message is kept."""
+    from tests.test_backends import FaultServer
+
+    at = start()
+    server = None
+    if fault == "missing gguf":
+        at.text_input(key="gguf_path").set_value(str(tmp_path / "gone.gguf")).run()
+        expected = "GGUF file not found"
+    else:
+        server = FaultServer(401)
+        at.radio(key="backend").set_value("openai").run()
+        at.text_input(key="openai_base_url").set_value(server.url)
+        at.text_input(key="openai_api_key").set_value("sk-wrong-key-0123456789abcdef").run()
+        expected = "rejected the API key"
+    try:
+        send(at, "chat_message", "What should I study today?")
+    finally:
+        if server:
+            server.close()
+    assert any(expected in e.value for e in at.error)
+    assert any(c.value == "What should I study today?" for c in at.code)
+    assert not any("sk-wrong-key" in e.value for e in at.error)
+
+
 def test_an_unusable_memory_folder_is_reported_and_the_message_kept(isolated_env, monkeypatch):
     """A memory path that cannot be created gives a clear error; the message is kept."""
     blocker = isolated_env / "blocker"

@@ -78,6 +78,10 @@ def test_errors_exit_non_zero_with_a_message(monkeypatch):
     down = cli("chat", "--persona", PERSONA, "hi", env=env)
     assert down.returncode == 1 and "cannot reach" in down.stderr
     assert "Traceback" not in down.stderr
+    gone = cli(
+        "chat", "--persona", PERSONA, "hi", env=dict(os.environ, PERSONALAB_GGUF_PATH="x.gguf")
+    )
+    assert gone.returncode == 1 and "GGUF file not found" in gone.stderr
 
 
 def test_personas_lists_the_library():

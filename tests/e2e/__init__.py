@@ -1,0 +1,1 @@
+"""Real-browser tests: the served app driven through headless Debian chromium."""
