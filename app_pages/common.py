@@ -14,12 +14,13 @@ from personalab import (
     Embedder,
     Engine,
     MemoryStore,
-    OpenAIBackend,
     Persona,
     PersonaLabError,
     PersonaLibrary,
     Reply,
     Settings,
+    SettingsError,
+    backend_from_settings,
     open_client,
 )
 
@@ -43,9 +44,18 @@ def _offline_backend(gguf_path: str, n_ctx: int, n_threads: int) -> EmbeddedBack
     return EmbeddedBackend(gguf_path, n_ctx=n_ctx, n_threads=n_threads)
 
 
+def base_settings() -> Settings:
+    """Settings from the environment and secrets.toml; a bad value stops the page with why."""
+    try:
+        return Settings.load()
+    except SettingsError as exc:
+        st.error(f"PersonaLab cannot start: {exc}", icon=":material/error:")
+        st.stop()
+
+
 def settings() -> Settings:
-    """Settings from the environment and secrets.toml, overlaid with the sidebar's choices."""
-    base = Settings.load()
+    """base_settings() overlaid with the sidebar's choices."""
+    base = base_settings()
     state = st.session_state
     return base.replace(
         user=(state.get("user") or base.user).strip() or base.user,
@@ -58,7 +68,7 @@ def settings() -> Settings:
 
 
 def library() -> PersonaLibrary:
-    return PersonaLibrary(Settings.load().personas_dir)
+    return PersonaLibrary(base_settings().personas_dir)
 
 
 def store(s: Settings) -> MemoryStore:
@@ -67,12 +77,10 @@ def store(s: Settings) -> MemoryStore:
 
 def engine(s: Settings) -> Engine:
     """The engine for the chosen backend; raises PersonaLabError with a fix-it message."""
-    if s.backend == "openai":
-        backend = OpenAIBackend(
-            s.openai_model, s.openai_api_key, s.openai_base_url, s.timeout_s, s.max_retries, s.n_ctx
-        )
-    else:
+    if s.backend == "offline":
         backend = _offline_backend(s.gguf_path, s.n_ctx, s.n_threads)
+    else:
+        backend = backend_from_settings(s)  # cheap to build: nothing to cache
     return Engine(store(s), backend, s)
 
 
@@ -88,7 +96,7 @@ class Context:
 
 def sidebar() -> None:
     """Who is chatting, which persona, which model. Values live in session_state by key."""
-    base = Settings.load()
+    base = base_settings()
     state = st.session_state
     state.setdefault("session_id", uuid.uuid4().hex)
     if "select_persona" in state:  # set by the Personas page after saving a new persona

@@ -114,9 +114,8 @@ class Engine:
         self, user: str, persona: Persona, message: str, session: str
     ) -> tuple[list[ScoredMemory], list[Memory]]:
         """Memories related to message (ranked), and this session's recent turns."""
-        recent = self.store.list(user, persona.id, session=session)[-self.settings.recent_turns :]
-        if self.settings.recent_turns <= 0:
-            recent = []
+        n = self.settings.recent_turns
+        recent = self.store.list(user, persona.id, session=session)[-n:] if n > 0 else []
         hits = self.store.search(
             user,
             persona.id,

@@ -146,6 +146,14 @@ def test_an_unusable_memory_folder_is_reported_and_the_message_kept(isolated_env
     assert any(c.value == "Hello there" for c in at.code)
 
 
+def test_a_bad_setting_is_explained_instead_of_crashing(monkeypatch):
+    """A malformed PERSONALAB_* value shows which variable is wrong."""
+    monkeypatch.setenv("PERSONALAB_MEMORY_K", "many")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception
+    assert any("PERSONALAB_MEMORY_K" in e.value for e in at.error)
+
+
 @pytest.mark.parametrize("page", ["chat", "compare", "memory"])
 def test_pages_ask_for_a_persona_when_the_library_is_empty(isolated_env, page):
     """With no personas, each page says how to create one instead of failing."""
