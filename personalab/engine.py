@@ -57,6 +57,9 @@ class Reply:
         self.memory_error: str | None = None
 
     def __iter__(self) -> Iterator[str]:
+        if self.stats is not None:  # streamed already: replay, never generate or save twice
+            yield self.text
+            return
         start = time.perf_counter()
         first, parts = 0.0, []
         for chunk in self.backend.stream(self.plan.messages, self.options):

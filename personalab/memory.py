@@ -14,6 +14,7 @@ from pathlib import Path
 
 import chromadb
 from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import NotFoundError
 
 from personalab.embedding import Embedder
 from personalab.errors import MemoryStoreError
@@ -113,6 +114,7 @@ class MemoryStore:
         self.embedder = embedder
 
     def _collection(self, user: str, persona: str, create: bool = True):
+        """The scope's collection; None when it does not exist and create is False."""
         name = collection_name(user, persona)
         try:
             if create:
@@ -123,10 +125,12 @@ class MemoryStore:
                     metadata={"user": user, "persona": persona},
                 )
             return self.client.get_collection(name, embedding_function=None)
+        except NotFoundError:
+            return None
         except Exception as exc:
-            if not create:
-                return None
-            raise MemoryStoreError(f"cannot open memories of {user}/{persona}: {exc}") from exc
+            raise MemoryStoreError(
+                f"cannot open memories of {user}/{persona}: {_reason(exc)}"
+            ) from exc
 
     def remember(self, user: str, persona: str, items: Iterable[NewMemory]) -> list[Memory]:
         """Embed and store items (secrets redacted); returns them as stored."""
@@ -232,7 +236,10 @@ class MemoryStore:
     def forget_all(self, user: str, persona: str) -> None:
         """Delete every memory of this user x persona."""
         if self._collection(user, persona, create=False) is not None:
-            self.client.delete_collection(collection_name(user, persona))
+            try:
+                self.client.delete_collection(collection_name(user, persona))
+            except Exception as exc:
+                raise MemoryStoreError(f"could not forget memories: {_reason(exc)}") from exc
 
     def export_jsonl(self, user: str, persona: str) -> Iterator[str]:
         """One JSON line per memory, oldest first (no embeddings)."""

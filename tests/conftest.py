@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from personalab.evaluation.serving import free_port  # noqa: F401 - shared with tests
-
 ROOT = Path(__file__).resolve().parent.parent
 LIBRARY = ROOT / "personas"
 

@@ -3,7 +3,8 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT, free_port
+from personalab.evaluation.serving import free_port
+from tests.conftest import ROOT
 
 PERSONA = "ananya-olympiad-student"
 
@@ -110,12 +111,15 @@ def test_an_unreachable_server_keeps_the_message_for_another_try():
     assert not any(b.label == "Send again" for b in at.button)
 
 
-@pytest.mark.parametrize("fault", ["missing gguf", "wrong key"])
-def test_model_faults_are_explained_and_the_message_kept(fault, tmp_path):
+@pytest.mark.parametrize(
+    "page, fault", [("chat", "missing gguf"), ("chat", "wrong key"), ("compare", "missing gguf")]
+)
+def test_model_faults_are_explained_and_the_message_kept(page, fault, tmp_path):
     """A missing GGUF file or a rejected key each show a clear error; the message is kept."""
     from tests.test_backends import FaultServer
 
     at = start()
+    at.switch_page(f"app_pages/{page}.py").run()
     server = None
     if fault == "missing gguf":
         at.text_input(key="gguf_path").set_value(str(tmp_path / "gone.gguf")).run()
@@ -127,7 +131,7 @@ def test_model_faults_are_explained_and_the_message_kept(fault, tmp_path):
         at.text_input(key="openai_api_key").set_value("sk-wrong-key-0123456789abcdef").run()
         expected = "rejected the API key"
     try:
-        send(at, "chat_message", "What should I study today?")
+        send(at, f"{page}_message", "What should I study today?")
     finally:
         if server:
             server.close()

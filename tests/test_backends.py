@@ -2,17 +2,14 @@
 
 import http.server
 import json
-import subprocess
 import sys
 import threading
-import time
-import urllib.request
 
 import pytest
 
 from personalab import BackendError, ChatMessage, EmbeddedBackend, GenerationOptions, OpenAIBackend
 from personalab.backends import bundled_gguf_path
-from tests.conftest import free_port
+from personalab.evaluation.serving import free_port, running
 
 HELLO = [ChatMessage("user", "Say hello in one short sentence.")]
 SHORT = GenerationOptions(max_tokens=24, temperature=0)
@@ -44,37 +41,11 @@ def test_any_gguf_path_loads(tmp_path):
 def llama_server():
     """llama.cpp's own OpenAI-compatible server serving the bundled GGUF on 127.0.0.1."""
     port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(bundled_gguf_path()),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            "2048",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/models", timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("llama.cpp server did not start")
-            time.sleep(0.3)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=30)
+    args = [sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_gguf_path())]
+    args += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"]
+    with running(args, f"{url}/models"):
+        yield url
 
 
 def test_openai_backend_streams_from_a_real_local_server(llama_server):

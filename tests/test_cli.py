@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from tests.conftest import free_port
+from personalab.evaluation.serving import free_port
 
 PERSONA = "ananya-olympiad-student"
 

@@ -48,6 +48,8 @@ def test_each_exchange_is_remembered_with_role_time_and_session(engine, store, p
     assert stored[0].text == "I train every morning at 6." and stored[1].text == text
     assert stored[0].created_at <= stored[1].created_at
     assert [m.id for m in reply.saved] == [m.id for m in stored]
+    # Iterating a finished reply again replays it: no second generation, no second write.
+    assert "".join(reply) == text and store.count("ana", persona.id) == 2
 
 
 def test_recent_turns_of_the_session_enter_as_chat_messages(engine, persona):

@@ -36,48 +36,42 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve_app(env: dict[str, str] | None = None, timeout_s: float = 120) -> Iterator[str]:
-    """Run `streamlit run app.py` on a free loopback port; yield its URL once healthy."""
-    port = free_port()
+def running(
+    args: list[str], ready_url: str, env: dict[str, str] | None = None, timeout_s: float = 120
+) -> Iterator[None]:
+    """Run a local server process for the block, entered once ready_url answers."""
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-            "--server.port",
-            str(port),
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + timeout_s
         while True:
             try:
-                urllib.request.urlopen(f"{url}_stcore/health", timeout=1)
+                urllib.request.urlopen(ready_url, timeout=2)
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the app did not start on {url}") from None
+                    raise RuntimeError(f"{args[2]} did not get ready at {ready_url}") from None
                 time.sleep(0.05)
-        yield url
+        yield
     finally:
         proc.terminate()
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@contextlib.contextmanager
+def serve_app(env: dict[str, str] | None = None, timeout_s: float = 120) -> Iterator[str]:
+    """Run `streamlit run app.py` on a free loopback port; yield its URL once healthy."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    args = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
+    args += ["--server.headless", "true", "--server.address", "127.0.0.1"]
+    args += ["--browser.gatherUsageStats", "false"]
+    with running(args, f"{url}_stcore/health", {**os.environ, **(env or {})}, timeout_s):
+        yield url
 
 
 def launch_chromium(playwright):

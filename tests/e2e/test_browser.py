@@ -12,6 +12,7 @@ from personalab.evaluation.serving import CHROMIUM, launch_chromium, serve_app
 # A reply is ~1-5 s on an idle 2-core machine (the first one also loads the models), but
 # llama.cpp slows down sharply when other processes compete for the cores: be generous.
 REPLY_TIMEOUT_MS = 300_000
+PAGE_TIMEOUT_MS = 60_000
 DETAILS = "Memories and profile behind this reply"
 GENERIC = "Generic: same model, no persona, no memory"
 PERSONALIZED = "Personalized: persona + memories + recent turns"
@@ -56,6 +57,7 @@ def page(browser: Browser, js_errors: list) -> Iterator[Page]:
 def send(page: Page, text: str, placeholder: str | None = None) -> None:
     """Type text into the page's chat input and press Enter."""
     box = page.get_by_test_id("stChatInputTextArea")
+    expect(box).to_be_visible(timeout=PAGE_TIMEOUT_MS)  # a fresh app's first page takes seconds
     if placeholder:
         expect(box).to_have_attribute("placeholder", placeholder)
     box.fill(text)
