@@ -107,6 +107,10 @@ def build(
             block, fields = persona_block(persona)
             parts.append(block)
         system = "\n\n".join(parts)
+    # Small models follow facts next to the question far more than facts in the system prompt
+    # (measured with the bundled 135M model): repeat the hard constraints after the message.
+    if kind.uses_persona and persona is not None and persona.constraints:
+        message = f"{message}\n\n(Remember: {' '.join(persona.constraints[:4])})"
     used = count_tokens(system) + count_tokens(message) + REPLY_MARGIN_TOKENS
     if used > available:
         raise PersonaLabError(

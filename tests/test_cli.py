@@ -26,7 +26,9 @@ def test_chat_json_then_memory_list_in_a_new_process():
     out = json.loads(first.stdout)
     assert out["personalized"]["text"].strip()
     assert out["personalized"]["prompt"]["messages"][0]["role"] == "system"
-    assert out["personalized"]["prompt"]["messages"][-1]["content"] == "I am allergic to peanuts."
+    assert out["personalized"]["prompt"]["messages"][-1]["content"].startswith(
+        "I am allergic to peanuts.\n\n(Remember: Her family is vegetarian"
+    )
     assert "generic" not in out
 
     second = cli(
