@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from pathlib import Path
 
 from personalab.errors import PersonaLabError
 
 BUNDLED_NAME = "all-MiniLM-L6-v2 (bundled)"
+RECENT_TEXTS = 64
 
 
 def bundled_model_path() -> Path:
@@ -24,7 +26,7 @@ def bundled_model_path() -> Path:
 
 
 class Embedder:
-    """Turns texts into unit-length vectors; load once and share (encode is thread-safe here)."""
+    """Turns texts into unit-length vectors; load once and share (calls are serialized)."""
 
     def __init__(self, model: str = "", device: str = "cpu"):
         # Never reach for a hub: models come from disk (the bundled package or a path given).
@@ -44,16 +46,22 @@ class Embedder:
             ) from exc
         self.dimension = self._model.get_embedding_dimension()
         self._lock = threading.Lock()
+        self._recent: OrderedDict[str, list[float]] = OrderedDict()
 
     def embed(self, texts: list[str]) -> list[list[float]]:
-        """One normalized vector per text."""
-        if not texts:
-            return []
+        """One normalized vector per text; the last few texts are remembered, so a message
+        embedded for recall is not embedded again when the exchange is written."""
         with self._lock:
-            vectors = self._model.encode(
-                texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True
-            )
-        return vectors.tolist()
+            missing = list(dict.fromkeys(t for t in texts if t not in self._recent))
+            if missing:
+                vectors = self._model.encode(
+                    missing, batch_size=64, normalize_embeddings=True, convert_to_numpy=True
+                ).tolist()
+                self._recent.update(zip(missing, vectors, strict=True))
+            found = [self._recent[t] for t in texts]
+            while len(self._recent) > RECENT_TEXTS:
+                self._recent.popitem(last=False)
+        return found
 
     def embed_one(self, text: str) -> list[float]:
         return self.embed([text])[0]
