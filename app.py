@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app_pages import common
+from app_pages.ui import sidebar
 
 st.set_page_config(page_title="PersonaLab", page_icon=":material/science:", layout="wide")
 navigation = st.navigation(
@@ -13,5 +13,5 @@ navigation = st.navigation(
         st.Page("app_pages/personas.py", title="Personas", icon=":material/person:"),
     ]
 )
-common.sidebar()
+sidebar.sidebar()
 navigation.run()

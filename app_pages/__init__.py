@@ -1,1 +1,1 @@
-"""The app's pages; `common` holds what they share (resources, sidebar choices, reply details)."""
+"""The app's pages; `ui` holds what they share (resources, sidebar, replies, reply details)."""

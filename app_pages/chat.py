@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from app_pages import common
+from app_pages.ui import details, replies, resources, sidebar
 
-ctx = common.context()
-persona = common.require_persona(ctx)
+ctx = sidebar.context()
+persona = sidebar.require_persona(ctx)
 st.title(persona.name)
 st.caption(f"{persona.summary} · chatting as **{ctx.user}**")
 
@@ -18,21 +18,21 @@ for entry in thread:
             st.markdown(entry["content"])
         else:
             st.markdown(entry["data"]["text"])
-            common.show_details(entry["data"])
+            details.show_details(entry["data"])
 
 typed = st.chat_input(f"Message (as {ctx.user})", key="chat_message", max_chars=4000)
-message = common.next_message("chat", typed)
+message = replies.next_message("chat", typed)
 if message:
     with st.chat_message("user"):
         st.markdown(message)
     with st.chat_message("assistant"):
-        engine = common.attempt(lambda: common.engine(ctx.settings))
-        reply = engine and common.attempt(
+        engine = replies.attempt(lambda: resources.engine(ctx.settings))
+        reply = engine and replies.attempt(
             lambda: engine.reply(ctx.user, persona, message, ctx.session)
         )
-        data = common.stream(reply)
+        data = replies.stream(reply)
     if data is None:
-        common.keep_failed("chat", message)
+        replies.keep_failed("chat", message)
     else:
         thread += [{"role": "user", "content": message}, {"role": "assistant", "data": data}]
-common.show_failed("chat")
+replies.show_failed("chat")

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from app_pages import common
-from personalab import ColumnKind
+from app_pages.ui import details, replies, resources, sidebar
+from personalab import ColumnKind, Reply
 
 KINDS = [ColumnKind.GENERIC, ColumnKind.PERSONALIZED]
 TITLES = {
@@ -11,8 +11,8 @@ TITLES = {
     ColumnKind.PERSONALIZED: "Personalized: persona + memories + recent turns",
 }
 
-ctx = common.context()
-persona = common.require_persona(ctx)
+ctx = sidebar.context()
+persona = sidebar.require_persona(ctx)
 st.title("Generic vs personalized")
 st.caption(f"{persona.name}: {persona.summary} · asking as **{ctx.user}**")
 
@@ -20,19 +20,19 @@ rounds = st.session_state.setdefault("compare_rounds", {})
 history = rounds.setdefault(f"{ctx.user}\0{persona.id}", [])
 
 
-def column(kind: ColumnKind, source: dict | common.Reply) -> dict | None:
+def column(kind: ColumnKind, source: dict | Reply) -> dict | None:
     """One column: its heading, then a past answer or a live stream; the details or timings."""
     st.markdown(f"**{TITLES[kind]}**")
-    details = kind is not ColumnKind.GENERIC
+    show = kind is not ColumnKind.GENERIC
     if isinstance(source, dict):
         st.markdown(source["text"])
-        if details:
-            common.show_details(source)
+        if show:
+            details.show_details(source)
         data = source
     else:
-        data = common.stream(source, details=details)
-    if data and not details:
-        st.caption(common.reply_caption(data))
+        data = replies.stream(source, details=show)
+    if data and not show:
+        st.caption(details.reply_caption(data))
     return data
 
 
@@ -44,17 +44,17 @@ for past in history:
             column(kind, past["results"][kind.value])
 
 typed = st.chat_input("One message, two answers", key="compare_message", max_chars=4000)
-message = common.next_message("compare", typed)
+message = replies.next_message("compare", typed)
 if message:
     with st.chat_message("user"):
         st.markdown(message)
-    engine = common.attempt(lambda: common.engine(ctx.settings))
-    replies = engine and common.attempt(
+    engine = replies.attempt(lambda: resources.engine(ctx.settings))
+    answers = engine and replies.attempt(
         lambda: engine.compare(ctx.user, persona, message, ctx.session, KINDS)
     )
     results = {}
-    boxes = st.columns(len(KINDS), border=True) if replies else []
-    for box, reply in zip(boxes, replies or [], strict=True):
+    boxes = st.columns(len(KINDS), border=True) if answers else []
+    for box, reply in zip(boxes, answers or [], strict=True):
         with box:
             data = column(reply.plan.kind, reply)
         if data is None:
@@ -63,5 +63,5 @@ if message:
     if len(results) == len(KINDS):
         history.append({"message": message, "results": results})
     else:
-        common.keep_failed("compare", message)
-common.show_failed("compare")
+        replies.keep_failed("compare", message)
+replies.show_failed("compare")

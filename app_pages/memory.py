@@ -1,14 +1,15 @@
-"""Memory page: see, search, export and delete what is remembered for this user and persona."""
+"""Memory page: the facts and turns kept for this user and persona; test recall, delete, export."""
+
+from datetime import datetime
 
 import streamlit as st
 
-from app_pages import common
-from personalab import MemoryStoreError
+from app_pages.ui import resources, sidebar
+from personalab import Engine, MemoryStoreError
 from personalab.personas import slugify
-from personalab.retrieval import RankingPolicy, rank
 
-ctx = common.context()
-persona = common.require_persona(ctx)
+ctx = sidebar.context()
+persona = sidebar.require_persona(ctx)
 st.title("Memory")
 st.caption(
     f"What is remembered for **{ctx.user}** with **{persona.name}**. "
@@ -16,49 +17,100 @@ st.caption(
 )
 
 try:
-    store = common.store(ctx.settings)
+    store = resources.store(ctx.settings)
     memories = store.list(ctx.user, persona.id)
 except MemoryStoreError as exc:
     st.error(str(exc), icon=":material/error:")
     st.stop()
 
-st.metric("Stored memories", len(memories))
+facts = [m for m in memories if m.kind == "fact"]
+turns = [m for m in memories if m.kind == "turn"]
+left, right = st.columns(2)
+left.metric("Facts about the user", len(facts))
+right.metric("Conversation turns", len(turns))
 if not memories:
     st.info(
         "Nothing is stored yet: chat on the Chat or Compare page and every exchange lands here."
     )
     st.stop()
 
-query = st.text_input("Test retrieval", placeholder="a message, to see which memories it recalls")
+query = st.text_input("Test recall", placeholder="a message, to see what it would recall")
 if query:
-    hits = store.search(ctx.user, persona.id, query, k=ctx.settings.memory_k * 2)
-    ranked = rank(hits, RankingPolicy(min_similarity=ctx.settings.min_similarity))
+    recalled = Engine(store, None, ctx.settings).recall(ctx.user, persona, query, "")
+    rows = [
+        {
+            "kind": "fact",
+            "score": h.score,
+            "dense": h.similarity,
+            "keyword": 0.0,
+            "text": h.memory.text,
+        }
+        for h in recalled.facts[:8]
+    ]
+    rows += [
+        {
+            "kind": "turn",
+            "score": h.score,
+            "dense": h.dense,
+            "keyword": h.keyword_scaled,
+            "text": h.memory.text,
+        }
+        for h in recalled.episodes
+    ]
+    st.dataframe(rows, hide_index=True, width="stretch")
+    st.caption(
+        f"Recall took {sum(recalled.timings_ms.values()):.0f} ms. Facts all reach the prompt "
+        "while they fit its fact budget (most relevant first beyond it); turns by score."
+    )
+
+st.subheader("Facts")
+if facts:
     st.dataframe(
         [
             {
-                "score": h.score,
-                "similarity": h.similarity,
-                "who": h.memory.role,
-                "text": h.memory.text,
+                "fact": m.text,
+                "about": m.category,
+                "since": m.when.strftime("%Y-%m-%d"),
+                "earlier values": len(m.history),
+                "id": m.id,
             }
-            for h in ranked
+            for m in reversed(facts)
         ],
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
     )
-    if not ranked:
-        st.write("No memory is similar enough to be used for this message.")
+    changed = [m for m in facts if m.history]
+    if changed:
+        names = {m.id: m.text[:80] for m in changed}
+        pick = st.selectbox("History of a fact", list(names), format_func=names.get)
+        fact = next(m for m in changed if m.id == pick)
+        st.dataframe(
+            [
+                {
+                    "value": r.text,
+                    "said": datetime.fromtimestamp(r.at).strftime("%Y-%m-%d %H:%M"),
+                    "then": r.change,
+                }
+                for r in fact.history
+            ]
+            + [{"value": fact.text, "said": "now", "then": "current"}],
+            hide_index=True,
+            width="stretch",
+        )
+else:
+    st.write("No durable fact has been stated yet.")
 
+st.subheader("Conversation turns")
 st.dataframe(
     [
         {"when": m.when.strftime("%Y-%m-%d %H:%M"), "who": m.role, "text": m.text, "id": m.id}
-        for m in reversed(memories)
+        for m in reversed(turns)
     ],
     hide_index=True,
-    use_container_width=True,
+    width="stretch",
 )
-texts = {m.id: f"{m.role}: {m.text[:80]}" for m in reversed(memories)}
-chosen = st.multiselect("Select memories to delete", list(texts), format_func=texts.get)
+labels = {m.id: f"{m.kind} · {m.role}: {m.text[:80]}" for m in reversed(memories)}
+chosen = st.multiselect("Select memories to delete", list(labels), format_func=labels.get)
 left, middle, right = st.columns(3)
 if left.button(f"Delete selected ({len(chosen)})", disabled=not chosen, icon=":material/delete:"):
     store.delete(ctx.user, persona.id, chosen)

@@ -2,12 +2,12 @@
 
 import streamlit as st
 
-from app_pages import common
+from app_pages.ui import resources
 from personalab import PersonaError
 from personalab.personas import LIST_FIELDS, parse_persona
 
 st.title("Personas")
-lib = common.library()
+lib = resources.library()
 personas, broken = lib.load()
 st.caption(
     f"{len(personas)} personas in `{lib.directory}`: plain YAML files you can edit and share."

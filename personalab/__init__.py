@@ -17,9 +17,12 @@ from personalab.errors import (
     PersonaLabError,
     SettingsError,
 )
-from personalab.memory import Memory, MemoryStore, NewMemory, ScoredMemory, open_client
+from personalab.factbook import FactBook, FactChange
+from personalab.memory import MemoryStore, open_client
 from personalab.personas import Persona, PersonaLibrary
 from personalab.prompts import ColumnKind, PromptPlan
+from personalab.records import Memory, NewMemory, Revision, ScoredMemory
+from personalab.retrieval import Recall, RecallPolicy
 from personalab.settings import Settings
 
 __all__ = [
@@ -30,6 +33,8 @@ __all__ = [
     "Embedder",
     "EmbeddedBackend",
     "Engine",
+    "FactBook",
+    "FactChange",
     "GenerationOptions",
     "Memory",
     "MemoryStore",
@@ -41,8 +46,11 @@ __all__ = [
     "PersonaLabError",
     "PersonaLibrary",
     "PromptPlan",
+    "Recall",
+    "RecallPolicy",
     "Reply",
     "ReplyStats",
+    "Revision",
     "ScoredMemory",
     "Settings",
     "SettingsError",

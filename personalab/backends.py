@@ -32,13 +32,16 @@ class GenerationOptions:
     max_tokens: int = 256
     temperature: float = 0.7
     repeat_penalty: float = 1.1  # stops small models from looping; local backend only
+    # {"type": "json_object", "schema": {...}} (llama.cpp) or {"type": "json_schema", ...}
+    response_format: dict | None = None
 
 
 class ChatBackend(Protocol):
     """What the engine needs from a model: a name, locality, a context size, and a text stream."""
 
     name: str
-    is_local: bool
+    is_local: bool  # runs on this machine (in process or a loopback server)
+    bundled: bool  # the bundled 135M model: too small to extract facts or judge
     context_window: int
 
     def stream(self, messages: list[ChatMessage], options: GenerationOptions) -> Iterator[str]:
@@ -86,6 +89,7 @@ class EmbeddedBackend:
             )
         except (ValueError, RuntimeError) as exc:
             raise BackendError(f"cannot load {path.name} with llama.cpp: {exc}") from exc
+        self.bundled = not gguf_path
         self.name = path.stem if gguf_path else "SmolLM2-135M-Instruct (bundled, offline)"
         self.path = path
         self.context_window = n_ctx
@@ -100,6 +104,7 @@ class EmbeddedBackend:
                     max_tokens=options.max_tokens,
                     temperature=options.temperature,
                     repeat_penalty=options.repeat_penalty,
+                    response_format=_llama_format(options.response_format),
                 )
                 for chunk in chunks:
                     text = chunk["choices"][0]["delta"].get("content")
@@ -111,6 +116,8 @@ class EmbeddedBackend:
 
 class OpenAIBackend:
     """OpenAI or any OpenAI-compatible server (vLLM, Ollama, LM Studio, llama.cpp server)."""
+
+    bundled = False
 
     def __init__(
         self,
@@ -148,12 +155,14 @@ class OpenAIBackend:
 
         opened = False
         try:
+            extra = {"response_format": options.response_format} if options.response_format else {}
             response = self._client.chat.completions.create(
                 model=self.model,
                 messages=[{"role": m.role, "content": m.content} for m in messages],
                 max_tokens=options.max_tokens,
                 temperature=options.temperature,
                 stream=True,
+                **extra,
             )
             opened = True
             for chunk in response:
@@ -191,8 +200,25 @@ class OpenAIBackend:
                 "wait a moment and send again"
             )
         if isinstance(exc, openai.APIStatusError):
-            return BackendError(f"{where} answered {exc.status_code}: {redact(exc.message)}")
+            return BackendError(
+                f"{where} answered {exc.status_code}: {redact(exc.message)}", exc.status_code
+            )
         return BackendError(f"the reply from {where} failed: {redact(str(exc))}")
+
+
+def _llama_format(response_format: dict | None) -> dict | None:
+    """llama.cpp takes a JSON schema as {"type": "json_object", "schema": ...}."""
+    if not response_format:
+        return None
+    if response_format.get("type") == "json_schema":
+        schema = response_format.get("json_schema", {}).get("schema")
+        return {"type": "json_object", "schema": schema}
+    return response_format
+
+
+def complete(backend: ChatBackend, messages: list[ChatMessage], options: GenerationOptions) -> str:
+    """The whole reply as one string (the stream, joined)."""
+    return "".join(backend.stream(messages, options))
 
 
 def backend_from_settings(settings) -> ChatBackend:

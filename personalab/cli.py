@@ -7,7 +7,9 @@ import json
 import sys
 import uuid
 from collections.abc import Sequence
+from pathlib import Path
 
+from personalab import cli_memory
 from personalab.errors import PersonaLabError
 from personalab.settings import Settings
 
@@ -48,28 +50,24 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--no-remember", action="store_true", help="do not write this exchange")
     chat.set_defaults(run=_chat)
 
-    memory = sub.add_parser("memory", help="see, export or delete stored memories")
-    msub = memory.add_subparsers(required=True, metavar="ACTION")
-    listing = msub.add_parser("list", help="list the memories of a user x persona")
-    _scope(listing)
-    listing.add_argument("--json", action="store_true", help="print JSON")
-    listing.set_defaults(run=_memory_list)
-    export = msub.add_parser("export", help="print the memories as JSON lines")
-    _scope(export)
-    export.set_defaults(run=_memory_export)
-    delete = msub.add_parser("delete", help="delete memories by id, or all with --all")
-    _scope(delete)
-    delete.add_argument("ids", nargs="*", help="memory ids to delete")
-    delete.add_argument("--all", action="store_true", help="forget every memory of this scope")
-    delete.set_defaults(run=_memory_delete)
+    cli_memory.add_commands(sub, _scope)
 
     personas = sub.add_parser("personas", help="list the persona library")
     personas.set_defaults(run=_personas)
 
-    bench = sub.add_parser("bench", help="measure memory overhead, model speed and app start")
-    bench.add_argument("--sizes", default="1000,10000", help="store sizes to measure")
+    bench = sub.add_parser("bench", help="measure recall quality, latency, model speed, app start")
+    bench.add_argument(
+        "what",
+        nargs="?",
+        default="all",
+        choices=("all", "locomo", "probes", "latency", "speed", "app"),
+        help="one benchmark, or all (default)",
+    )
+    bench.add_argument("--data", type=Path, help="LoCoMo's locomo10.json (default ../shared/data)")
+    bench.add_argument("--sizes", default="1000,10000,100000", help="store sizes for latency")
     bench.add_argument("--queries", type=int, default=100, help="queries per size")
-    bench.add_argument("--skip-app", action="store_true", help="skip the app start measurement")
+    bench.add_argument("--split", default="test", choices=("dev", "test", "all"))
+    bench.add_argument("--json", action="store_true", help="print the figures as JSON")
     bench.set_defaults(run=_bench)
     return parser
 
@@ -79,27 +77,14 @@ def _scope(p: argparse.ArgumentParser) -> None:
     p.add_argument("--persona", required=True, help="persona id or name from the library")
 
 
-def _store(settings: Settings):
-    from personalab.embedding import Embedder
-    from personalab.memory import MemoryStore, open_client
-
-    return MemoryStore(open_client(settings.memory_dir), Embedder(settings.embedder))
-
-
-def _persona(settings: Settings, name: str):
-    from personalab.personas import PersonaLibrary
-
-    return PersonaLibrary(settings.personas_dir).get(name)
-
-
 def _chat(args: argparse.Namespace, settings: Settings) -> int:
     from personalab.backends import backend_from_settings
     from personalab.engine import Engine
     from personalab.prompts import ColumnKind
 
-    persona = _persona(settings, args.persona)
+    persona = cli_memory.open_persona(settings, args.persona)
     backend = backend_from_settings(settings)  # first: a wrong model path fails fast
-    engine = Engine(_store(settings), backend, settings)
+    engine = Engine(cli_memory.open_store(settings), backend, settings)
     kinds = (
         [ColumnKind.GENERIC, ColumnKind.PERSONALIZED] if args.compare else [ColumnKind.PERSONALIZED]
     )
@@ -123,47 +108,17 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
             "persona": persona.id,
             "session": session,
             "model": engine.backend.name,
-            "memories": [m.to_json() for m in personalized.plan.memories],
+            "facts": [f.to_json() for f in personalized.plan.facts],
+            "episodes": [m.to_json() for m in personalized.plan.memories],
         }
         out |= {r.plan.kind.value: r.to_json() for r in replies}
         print(json.dumps(out, ensure_ascii=False, indent=2))
     else:
-        for hit in personalized.plan.memories:
-            print(f"  memory {hit.similarity:.2f}: {hit.memory.text[:100]}", file=sys.stderr)
+        for hit in personalized.plan.facts + personalized.plan.memories:
+            print(f"  {hit.memory.kind} {hit.score:.2f}: {hit.memory.text[:100]}", file=sys.stderr)
     if personalized.memory_error:
         print(f"error: the reply was not saved: {personalized.memory_error}", file=sys.stderr)
         return 1
-    return 0
-
-
-def _memory_list(args: argparse.Namespace, settings: Settings) -> int:
-    memories = _store(settings).list(args.user, _persona(settings, args.persona).id)
-    if args.json:
-        print(json.dumps([m.to_json() for m in memories], ensure_ascii=False, indent=2))
-        return 0
-    for m in memories:
-        print(f"{m.when:%Y-%m-%d %H:%M} {m.role:9} {m.id[:8]} {m.text}")
-    print(f"{len(memories)} memories", file=sys.stderr)
-    return 0
-
-
-def _memory_export(args: argparse.Namespace, settings: Settings) -> int:
-    for line in _store(settings).export_jsonl(args.user, _persona(settings, args.persona).id):
-        print(line)
-    return 0
-
-
-def _memory_delete(args: argparse.Namespace, settings: Settings) -> int:
-    store, persona = _store(settings), _persona(settings, args.persona)
-    if args.all:
-        store.forget_all(args.user, persona.id)
-    elif args.ids:
-        known = {m.id for m in store.list(args.user, persona.id)}
-        full = [i for i in known if any(i.startswith(p) for p in args.ids)]
-        store.delete(args.user, persona.id, full)
-        print(f"deleted {len(full)} memories", file=sys.stderr)
-    else:
-        raise PersonaLabError("name memory ids to delete, or pass --all")
     return 0
 
 
@@ -182,4 +137,4 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
     from personalab.evaluation.bench import run
 
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
-    return run(settings, sizes=sizes, queries=args.queries, app=not args.skip_app)
+    return run(settings, args.what, sizes, args.queries, args.data, args.split, args.json)

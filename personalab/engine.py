@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 from personalab.backends import ChatBackend, GenerationOptions
-from personalab.errors import MemoryStoreError
-from personalab.memory import Memory, MemoryStore, NewMemory, ScoredMemory
+from personalab.errors import MemoryStoreError, PersonaLabError
+from personalab.factbook import FactBook, FactChange
+from personalab.facts_llm import LLMFactExtractor
+from personalab.memory import MemoryStore
 from personalab.personas import Persona
-from personalab.prompts import ColumnKind, PromptPlan, build
-from personalab.retrieval import RankingPolicy, rank
+from personalab.prompts import Budget, ColumnKind, PromptPlan, build
+from personalab.records import Memory, NewMemory
+from personalab.retrieval import Recall, RecallPolicy, recall
 from personalab.settings import Settings
 
 
@@ -37,6 +41,36 @@ class ReplyStats:
         }
 
 
+@dataclass
+class Saved:
+    """What one exchange wrote: its turns now, its fact changes now or (LLM) a little later."""
+
+    turns: list[Memory] = field(default_factory=list)
+    facts: list[FactChange] = field(default_factory=list)
+    facts_error: str | None = None
+    pending: Future | None = None
+
+    def wait(self, timeout: float | None = None) -> Saved:
+        """Wait for fact extraction running in the background (if any) to finish."""
+        if self.pending is not None:
+            try:
+                self.facts = self.pending.result(timeout=timeout)
+            except TimeoutError:
+                return self
+            except PersonaLabError as exc:
+                self.facts_error = str(exc)
+            self.pending = None
+        return self
+
+    def to_json(self) -> dict:
+        return {
+            "turns": [m.id for m in self.turns],
+            "facts": [c.to_json() for c in self.facts],
+            "facts_error": self.facts_error,
+            "facts_pending": self.pending is not None,
+        }
+
+
 class Reply:
     """A reply being streamed: iterate it for text chunks; then .text, .stats and .saved are set."""
 
@@ -45,7 +79,7 @@ class Reply:
         plan: PromptPlan,
         backend: ChatBackend,
         options: GenerationOptions,
-        on_complete: Callable[[Reply], list[Memory]] | None = None,
+        on_complete: Callable[[Reply], Saved] | None = None,
     ):
         self.plan = plan
         self.backend = backend
@@ -53,7 +87,7 @@ class Reply:
         self.on_complete = on_complete
         self.text = ""
         self.stats: ReplyStats | None = None
-        self.saved: list[Memory] = []
+        self.saved: Saved | None = None
         self.memory_error: str | None = None
 
     def __iter__(self) -> Iterator[str]:
@@ -89,8 +123,12 @@ class Reply:
             "stats": self.stats.to_json() if self.stats else None,
             "prompt": self.plan.to_json(),
             "memory_error": self.memory_error,
+            "saved": self.saved.to_json() if self.saved else None,
         }
 
+
+# LLM fact extraction runs after the reply has streamed, one turn at a time, off the page.
+_BACKGROUND = ThreadPoolExecutor(max_workers=1, thread_name_prefix="personalab-facts")
 
 # The richest kind in a comparison is the one whose reply joins the conversation memory.
 REMEMBER_ORDER = [
@@ -102,31 +140,66 @@ REMEMBER_ORDER = [
 
 
 class Engine:
-    """Personalized replies from a MemoryStore and a ChatBackend, configured by Settings."""
+    """Personalized replies from a MemoryStore and a ChatBackend, configured by Settings.
 
-    def __init__(self, store: MemoryStore, backend: ChatBackend, settings: Settings):
+    The backend may be None for memory-only work (writing turns, planning prompts).
+    """
+
+    def __init__(
+        self,
+        store: MemoryStore,
+        backend: ChatBackend | None,
+        settings: Settings,
+        factbook: FactBook | None = None,
+    ):
         self.store = store
         self.backend = backend
         self.settings = settings
-        self.policy = RankingPolicy(min_similarity=settings.min_similarity)
+        self.factbook = factbook or FactBook(store)
+        use_llm = settings.fact_extraction == "llm" or (
+            settings.fact_extraction == "auto"
+            and backend is not None
+            and not getattr(backend, "bundled", False)
+        )
+        self.extractor = LLMFactExtractor(backend, self.factbook) if use_llm and backend else None
+        self.policy = RecallPolicy(
+            episodes=settings.memory_k, include_assistant=settings.recall_assistant_turns
+        )
         self.options = GenerationOptions(
             max_tokens=settings.max_tokens, temperature=settings.temperature
         )
+        self.budget = Budget(
+            context_window=backend.context_window if backend else settings.n_ctx,
+            max_reply_tokens=settings.max_tokens,
+            episodes=settings.memory_token_budget,
+            facts=settings.fact_token_budget,
+        )
 
-    def recall(
-        self, user: str, persona: Persona, message: str, session: str
-    ) -> tuple[list[ScoredMemory], list[Memory]]:
-        """Memories related to message (ranked), and this session's recent turns."""
-        n = self.settings.recent_turns
-        recent = self.store.list(user, persona.id, session=session)[-n:] if n > 0 else []
-        hits = self.store.search(
+    def recall(self, user: str, persona: Persona, message: str, session: str) -> Recall:
+        """Facts, episodes and this session's recent turns for message."""
+        return recall(
+            self.store,
             user,
             persona.id,
             message,
-            k=self.settings.memory_k * 2,
-            exclude_ids=[m.id for m in recent],
+            session,
+            self.policy,
+            recent_turns=self.settings.recent_turns,
         )
-        return rank(hits, self.policy)[: self.settings.memory_k], recent
+
+    def plan(
+        self, kind: ColumnKind, message: str, persona: Persona, recalled: Recall
+    ) -> PromptPlan:
+        """The exact messages one column kind would send (no model call)."""
+        return build(
+            kind,
+            message,
+            persona,
+            recalled.facts,
+            recalled.episodes,
+            recalled.recent,
+            self.budget,
+        )
 
     def compare(
         self,
@@ -138,20 +211,13 @@ class Engine:
         remember: bool = True,
     ) -> list[Reply]:
         """One Reply per kind, sharing one recall; iterate each to stream it."""
-        memories, recent = self.recall(user, persona, message, session)
+        if self.backend is None:
+            raise PersonaLabError("no model is configured for replies")
+        recalled = self.recall(user, persona, message, session)
         keeper = next((k for k in REMEMBER_ORDER if k in kinds), None) if remember else None
         replies = []
         for kind in kinds:
-            plan = build(
-                kind,
-                message,
-                persona,
-                memories,
-                recent,
-                context_window=self.backend.context_window,
-                max_reply_tokens=self.options.max_tokens,
-                memory_budget_tokens=self.settings.memory_token_budget,
-            )
+            plan = self.plan(kind, message, persona, recalled)
             save = self._saver(user, persona, message, session) if kind is keeper else None
             replies.append(Reply(plan, self.backend, self.options, on_complete=save))
         return replies
@@ -163,12 +229,32 @@ class Engine:
         kinds = [ColumnKind.PERSONALIZED]
         return self.compare(user, persona, message, session, kinds, remember)[0]
 
+    def remember(
+        self, user: str, persona_id: str, turns: list[NewMemory], background: bool = False
+    ) -> Saved:
+        """Store turns and learn the facts their user turns state (the one write path).
+
+        Rules run at once; an LLM extractor runs in the background when asked (after a reply
+        has streamed), else before returning. Its failure never loses the stored turns.
+        """
+        stored = self.store.remember(user, persona_id, turns)
+        if self.extractor is None:
+            changes = [c for t in stored for c in self.factbook.learn(user, persona_id, t)]
+            return Saved(stored, changes)
+        extractor = self.extractor
+
+        def job() -> list[FactChange]:
+            return [c for t in stored for c in extractor.learn(user, persona_id, t)]
+
+        saved = Saved(stored, pending=_BACKGROUND.submit(job))
+        return saved if background else saved.wait()
+
     def _saver(self, user: str, persona: Persona, message: str, session: str):
-        def save(reply: Reply) -> list[Memory]:
+        def save(reply: Reply) -> Saved:
             items = [NewMemory(message, "user", session)]
             if reply.text:
                 meta = {"model": reply.backend.name}
                 items.append(NewMemory(reply.text, "assistant", session, metadata=meta))
-            return self.store.remember(user, persona.id, items)
+            return self.remember(user, persona.id, items, background=True)
 
         return save

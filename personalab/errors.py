@@ -18,4 +18,8 @@ class MemoryStoreError(PersonaLabError):
 
 
 class BackendError(PersonaLabError):
-    """The language model could not produce a reply."""
+    """The language model could not produce a reply; `status` is the server's HTTP status."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status

@@ -1,15 +1,15 @@
-"""MemoryStore on Chroma: one collection per user x persona; write, search, list, delete, export."""
+"""MemoryStore on Chroma: one collection per user x persona, mirrored in process for fast recall."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import chromadb
@@ -18,63 +18,14 @@ from chromadb.errors import NotFoundError
 
 from personalab.embedding import Embedder
 from personalab.errors import MemoryStoreError
+from personalab.index import ScopeIndex
 from personalab.personas import slugify
+from personalab.records import Memory, NewMemory
 from personalab.redaction import redact
 
 MAX_BATCH = 5000  # Chroma accepts at most 5,461 records per add
-EXTRA_PREFIX = "x."
-
-
-@dataclass(frozen=True)
-class Memory:
-    """One stored memory: a conversation turn (kind 'turn') or, later, an extracted fact."""
-
-    id: str
-    text: str
-    role: str
-    created_at: float
-    session: str
-    user: str
-    persona: str
-    kind: str = "turn"
-    metadata: dict[str, str | int | float | bool] = field(default_factory=dict)
-
-    @property
-    def when(self) -> datetime:
-        return datetime.fromtimestamp(self.created_at, tz=UTC)
-
-    def to_json(self) -> dict:
-        return asdict(self) | {"when": self.when.isoformat(timespec="seconds")}
-
-
-@dataclass(frozen=True)
-class ScoredMemory:
-    """A memory found for a query, with the parts of its score."""
-
-    memory: Memory
-    similarity: float
-    recency: float = 0.0
-    score: float = 0.0
-
-    def to_json(self) -> dict:
-        return {
-            "memory": self.memory.to_json(),
-            "similarity": round(self.similarity, 4),
-            "recency": round(self.recency, 4),
-            "score": round(self.score, 4),
-        }
-
-
-@dataclass(frozen=True)
-class NewMemory:
-    """What to write: the store assigns the id and, unless given, the time."""
-
-    text: str
-    role: str
-    session: str
-    kind: str = "turn"
-    created_at: float | None = None
-    metadata: dict[str, str | int | float | bool] = field(default_factory=dict)
+PAGE = 5000  # records per read when a scope is loaded
+MAX_SCOPES = 64  # scopes mirrored in process at once (least recently used are dropped)
 
 
 def open_client(path: Path) -> chromadb.ClientAPI:
@@ -107,30 +58,86 @@ def collection_name(user: str, persona: str) -> str:
 
 
 class MemoryStore:
-    """Conversation memory scoped per user x persona. Takes a Chroma client and an Embedder."""
+    """Turns and facts scoped per user x persona. Takes a Chroma client and an Embedder.
+
+    Every read is answered from the scope's in-process mirror (ScopeIndex) but the dense
+    nearest-neighbour query, which Chroma answers; every change goes to Chroma first.
+    """
 
     def __init__(self, client: chromadb.ClientAPI, embedder: Embedder):
         self.client = client
         self.embedder = embedder
+        self._lock = threading.Lock()
+        self._scopes: OrderedDict[str, ScopeIndex] = OrderedDict()
+        self._collections: dict[str, object] = {}
 
-    def _collection(self, user: str, persona: str, create: bool = True):
-        """The scope's collection; None when it does not exist and create is False."""
+    # -- reading ---------------------------------------------------------------------------
+
+    def scope(self, user: str, persona: str) -> ScopeIndex:
+        """The scope's mirror, loaded from Chroma on first use in this process."""
         name = collection_name(user, persona)
+        with self._lock:
+            index = self._scopes.get(name)
+            if index is not None:
+                self._scopes.move_to_end(name)
+                return index
+            index = ScopeIndex(self.embedder.dimension)
+            index.lock.acquire()  # hold it so that readers wait for the load, not the store
+            self._scopes[name] = index
+            while len(self._scopes) > MAX_SCOPES:
+                self._scopes.popitem(last=False)
         try:
-            if create:
-                return self.client.get_or_create_collection(
-                    name,
-                    embedding_function=None,
-                    configuration={"hnsw": {"space": "cosine"}},
-                    metadata={"user": user, "persona": persona},
-                )
-            return self.client.get_collection(name, embedding_function=None)
-        except NotFoundError:
-            return None
+            self._load(name, index)
+        except BaseException:
+            with self._lock:
+                self._scopes.pop(name, None)
+            raise
+        finally:
+            index.lock.release()
+        return index
+
+    def dense(
+        self, user: str, persona: str, vector: list[float], n: int
+    ) -> list[tuple[str, float]]:
+        """The n stored records nearest to vector, as (id, cosine similarity), best first."""
+        scope = self.scope(user, persona)
+        collection = self._collection(user, persona, create=False)
+        if collection is None or n <= 0 or not len(scope):
+            return []
+        try:
+            res = collection.query(
+                query_embeddings=[vector], n_results=min(n, len(scope)), include=["distances"]
+            )
         except Exception as exc:
-            raise MemoryStoreError(
-                f"cannot open memories of {user}/{persona}: {_reason(exc)}"
-            ) from exc
+            raise MemoryStoreError(f"could not search memory: {_reason(exc)}") from exc
+        return [(i, 1.0 - d) for i, d in zip(res["ids"][0], res["distances"][0], strict=True)]
+
+    def list(
+        self, user: str, persona: str, session: str | None = None, kind: str | None = None
+    ) -> list[Memory]:
+        """The memories of this scope (or of one session, or one kind), oldest first."""
+        scope = self.scope(user, persona)
+        if session is not None:
+            items = scope.session_turns(session)
+        else:
+            with scope.lock:
+                items = list(scope.records.values())
+        if kind is not None:
+            items = [m for m in items if m.kind == kind]
+        return sorted(items, key=lambda m: (m.created_at, m.id))
+
+    def get(self, user: str, persona: str, memory_id: str) -> Memory | None:
+        return self.scope(user, persona).records.get(memory_id)
+
+    def count(self, user: str, persona: str) -> int:
+        return len(self.scope(user, persona))
+
+    def export_jsonl(self, user: str, persona: str) -> Iterator[str]:
+        """One JSON line per memory, oldest first (no embeddings)."""
+        for memory in self.list(user, persona):
+            yield json.dumps(memory.to_json(), ensure_ascii=False)
+
+    # -- writing ---------------------------------------------------------------------------
 
     def remember(self, user: str, persona: str, items: Iterable[NewMemory]) -> list[Memory]:
         """Embed and store items (secrets redacted); returns them as stored."""
@@ -138,7 +145,7 @@ class MemoryStore:
         memories = [
             Memory(
                 id=uuid.uuid4().hex,
-                text=redact(item.text),
+                text=redact(item.text).strip(),
                 role=item.role,
                 created_at=item.created_at if item.created_at is not None else now + i * 1e-6,
                 session=item.session,
@@ -146,133 +153,155 @@ class MemoryStore:
                 persona=persona,
                 kind=item.kind,
                 metadata=dict(item.metadata),
+                category=item.category,
+                key=item.key,
+                sources=tuple(item.sources),
             )
             for i, item in enumerate(items)
             if item.text.strip()
         ]
-        if not memories:
-            return []
-        collection = self._collection(user, persona)
-        vectors = self.embedder.embed([m.text for m in memories])
-        try:
-            for start in range(0, len(memories), MAX_BATCH):
-                chunk = memories[start : start + MAX_BATCH]
-                collection.add(
-                    ids=[m.id for m in chunk],
-                    documents=[m.text for m in chunk],
-                    embeddings=vectors[start : start + MAX_BATCH],
-                    metadatas=[_to_metadata(m) for m in chunk],
-                )
-        except Exception as exc:
-            raise MemoryStoreError(f"could not save to memory: {_reason(exc)}") from exc
+        if memories:
+            self._write(user, persona, memories, self.embedder.embed([m.text for m in memories]))
         return memories
 
-    def search(
-        self, user: str, persona: str, query: str, k: int, exclude_ids: Iterable[str] = ()
-    ) -> list[ScoredMemory]:
-        """The k memories most similar to query (cosine similarity), best first."""
-        collection = self._collection(user, persona, create=False)
-        exclude = set(exclude_ids)
-        if collection is None or k <= 0:
-            return []
-        n = min(k + len(exclude), collection.count())
-        if n == 0:
-            return []
-        vector = self.embedder.embed_one(query)
-        try:
-            res = collection.query(
-                query_embeddings=[vector],
-                n_results=n,
-                include=["documents", "metadatas", "distances"],
-            )
-        except Exception as exc:
-            raise MemoryStoreError(f"could not search memory: {_reason(exc)}") from exc
-        found = [
-            ScoredMemory(memory=_from_record(i, d, m), similarity=1.0 - dist)
-            for i, d, m, dist in zip(
-                res["ids"][0],
-                res["documents"][0],
-                res["metadatas"][0],
-                res["distances"][0],
-                strict=True,
-            )
-            if i not in exclude
-        ]
-        return found[:k]
+    def restore(self, user: str, persona: str, memories: list[Memory]) -> list[Memory]:
+        """Store memories exactly as given (ids, times, history kept), e.g. from an export."""
+        memories = [m.evolve(user=user, persona=persona, text=redact(m.text)) for m in memories]
+        if memories:
+            self._write(user, persona, memories, self.embedder.embed([m.text for m in memories]))
+        return memories
 
-    def list(self, user: str, persona: str, session: str | None = None) -> list[Memory]:
-        """All memories of this scope (or of one session), oldest first."""
-        collection = self._collection(user, persona, create=False)
-        if collection is None:
-            return []
-        try:
-            res = collection.get(
-                where={"session": session} if session else None,
-                include=["documents", "metadatas"],
-            )
-        except Exception as exc:
-            raise MemoryStoreError(f"could not read memory: {_reason(exc)}") from exc
-        items = [
-            _from_record(*r)
-            for r in zip(res["ids"], res["documents"], res["metadatas"], strict=True)
-        ]
-        return sorted(items, key=lambda m: m.created_at)
-
-    def count(self, user: str, persona: str) -> int:
-        collection = self._collection(user, persona, create=False)
-        return 0 if collection is None else collection.count()
+    def replace(
+        self, user: str, persona: str, memory: Memory, vector: list[float] | None = None
+    ) -> Memory:
+        """Overwrite a stored memory (same id), with vector or else its text embedded again."""
+        memory = memory.evolve(text=redact(memory.text).strip())
+        scope = self.scope(user, persona)
+        collection = self._collection(user, persona)
+        if vector is None:
+            vector = self.embedder.embed_one(memory.text)
+        with scope.lock:
+            try:
+                collection.upsert(
+                    ids=[memory.id],
+                    documents=[memory.text],
+                    embeddings=[vector],
+                    metadatas=[memory.to_metadata()],
+                )
+            except Exception as exc:
+                raise MemoryStoreError(f"could not save to memory: {_reason(exc)}") from exc
+            scope.add([memory], [vector])
+        return memory
 
     def delete(self, user: str, persona: str, ids: Iterable[str]) -> None:
         """Delete the given memories of this scope."""
         ids = list(ids)
+        scope = self.scope(user, persona)
         collection = self._collection(user, persona, create=False)
         if collection is None or not ids:
             return
-        try:
-            collection.delete(ids=ids)
-        except Exception as exc:
-            raise MemoryStoreError(f"could not delete memories: {_reason(exc)}") from exc
+        with scope.lock:
+            try:
+                collection.delete(ids=ids)
+            except Exception as exc:
+                raise MemoryStoreError(f"could not delete memories: {_reason(exc)}") from exc
+            scope.remove(ids)
 
     def forget_all(self, user: str, persona: str) -> None:
         """Delete every memory of this user x persona."""
+        name = collection_name(user, persona)
         if self._collection(user, persona, create=False) is not None:
             try:
-                self.client.delete_collection(collection_name(user, persona))
+                self.client.delete_collection(name)
             except Exception as exc:
                 raise MemoryStoreError(f"could not forget memories: {_reason(exc)}") from exc
+        with self._lock:
+            self._scopes.pop(name, None)
+            self._collections.pop(name, None)
 
-    def export_jsonl(self, user: str, persona: str) -> Iterator[str]:
-        """One JSON line per memory, oldest first (no embeddings)."""
-        for memory in self.list(user, persona):
-            yield json.dumps(memory.to_json(), ensure_ascii=False)
+    # -- internals -------------------------------------------------------------------------
 
+    def _write(
+        self, user: str, persona: str, memories: list[Memory], vectors: list[list[float]]
+    ) -> None:
+        scope = self.scope(user, persona)
+        collection = self._collection(user, persona)
+        with scope.lock:
+            try:
+                for start in range(0, len(memories), MAX_BATCH):
+                    chunk = memories[start : start + MAX_BATCH]
+                    collection.upsert(
+                        ids=[m.id for m in chunk],
+                        documents=[m.text for m in chunk],
+                        embeddings=vectors[start : start + MAX_BATCH],
+                        metadatas=[m.to_metadata() for m in chunk],
+                    )
+            except Exception as exc:
+                raise MemoryStoreError(f"could not save to memory: {_reason(exc)}") from exc
+            scope.add(memories, vectors)
 
-def _to_metadata(m: Memory) -> dict:
-    meta = {f"{EXTRA_PREFIX}{k}": v for k, v in m.metadata.items()}
-    return meta | {
-        "role": m.role,
-        "kind": m.kind,
-        "created_at": m.created_at,
-        "session": m.session,
-        "user": m.user,
-        "persona": m.persona,
-    }
+    def _collection(self, user: str, persona: str, create: bool = True):
+        """The scope's collection; None when it does not exist and create is False."""
+        name = collection_name(user, persona)
+        found = self._collections.get(name)
+        if found is not None:
+            return found
+        try:
+            if create:
+                found = self.client.get_or_create_collection(
+                    name,
+                    embedding_function=None,
+                    configuration={"hnsw": {"space": "cosine"}},
+                    metadata={"user": user, "persona": persona},
+                )
+            else:
+                found = self.client.get_collection(name, embedding_function=None)
+        except NotFoundError:
+            return None
+        except Exception as exc:
+            raise MemoryStoreError(
+                f"cannot open memories of {user}/{persona}: {_reason(exc)}"
+            ) from exc
+        self._collections[name] = found
+        return found
 
-
-def _from_record(memory_id: str, text: str, meta: dict) -> Memory:
-    return Memory(
-        id=memory_id,
-        text=text,
-        role=str(meta.get("role", "")),
-        created_at=float(meta.get("created_at", 0.0)),
-        session=str(meta.get("session", "")),
-        user=str(meta.get("user", "")),
-        persona=str(meta.get("persona", "")),
-        kind=str(meta.get("kind", "turn")),
-        metadata={
-            k.removeprefix(EXTRA_PREFIX): v for k, v in meta.items() if k.startswith(EXTRA_PREFIX)
-        },
-    )
+    def _load(self, name: str, index: ScopeIndex) -> None:
+        """Fill a new mirror from Chroma: every record, and the vectors of the facts."""
+        try:
+            collection = self.client.get_collection(name, embedding_function=None)
+        except NotFoundError:
+            return
+        except Exception as exc:
+            raise MemoryStoreError(f"cannot open memories: {_reason(exc)}") from exc
+        self._collections[name] = collection
+        try:
+            turns: list[Memory] = []
+            offset = 0
+            while True:
+                page = collection.get(
+                    where={"kind": "turn"},
+                    include=["documents", "metadatas"],
+                    limit=PAGE,
+                    offset=offset,
+                )
+                turns += [
+                    Memory.from_record(*r)
+                    for r in zip(page["ids"], page["documents"], page["metadatas"], strict=True)
+                ]
+                offset += PAGE
+                if len(page["ids"]) < PAGE:
+                    break
+            facts = collection.get(
+                where={"kind": "fact"}, include=["documents", "metadatas", "embeddings"]
+            )
+        except Exception as exc:
+            raise MemoryStoreError(f"could not read memory: {_reason(exc)}") from exc
+        index.add(turns, [None] * len(turns))
+        fact_records = zip(facts["ids"], facts["documents"], facts["metadatas"], strict=True)
+        index.add(
+            [Memory.from_record(*r) for r in fact_records],
+            [list(v) for v in facts["embeddings"]],
+        )
 
 
 def _reason(exc: Exception) -> str:

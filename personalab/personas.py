@@ -8,14 +8,49 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_serializer,
+    field_validator,
+)
 
+from personalab.checks import Check
 from personalab.errors import PersonaError
 
 LIST_FIELDS = ("interests", "preferences", "goals", "constraints")
 TEXT_FIELDS = ("summary", "about", "style", "assistant_role")
 MAX_ITEM_CHARS = 300
 MAX_FILE_BYTES = 64 * 1024
+
+
+class Constraint(BaseModel):
+    """A hard constraint in words, optionally with machine checks a reply must pass."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    text: str = Field(min_length=1, max_length=MAX_ITEM_CHARS)
+    forbid: list[str] = Field(default_factory=list, max_length=40)
+    max_words: int = Field(default=0, ge=0)
+    max_sentences: int = Field(default=0, ge=0)
+    language: str = Field(default="", max_length=8)
+
+    @property
+    def checked(self) -> bool:
+        return bool(self.forbid or self.max_words or self.max_sentences or self.language)
+
+    def checks(self) -> list[Check]:
+        """One Check per kind of rule this constraint carries."""
+        kinds = [
+            {"forbid": tuple(self.forbid)} if self.forbid else None,
+            {"max_words": self.max_words} if self.max_words else None,
+            {"max_sentences": self.max_sentences} if self.max_sentences else None,
+            {"language": self.language} if self.language else None,
+        ]
+        return [Check(self.text, **k) for k in kinds if k]
 
 
 class Persona(BaseModel):
@@ -29,7 +64,7 @@ class Persona(BaseModel):
     interests: list[str] = Field(default_factory=list, max_length=20)
     preferences: list[str] = Field(default_factory=list, max_length=20)
     goals: list[str] = Field(default_factory=list, max_length=20)
-    constraints: list[str] = Field(default_factory=list, max_length=20)
+    constraints: list[Constraint] = Field(default_factory=list, max_length=20)
     style: str = Field(default="", max_length=500)
     assistant_role: str = Field(default="", max_length=500)
     _file_id: str = PrivateAttr(default="")
@@ -43,16 +78,46 @@ class Persona(BaseModel):
         if isinstance(value, str):
             value = re.split(r"[\n;]+|,(?![^()]*\))", value)
         if isinstance(value, list):
-            return [str(item).strip() for item in value if str(item).strip()]
+            return [
+                item if isinstance(item, dict) else str(item).strip()
+                for item in value
+                if isinstance(item, dict) or str(item).strip()
+            ]
         return value
 
-    @field_validator(*LIST_FIELDS)
+    @field_validator("interests", "preferences", "goals")
     @classmethod
     def _short_items(cls, value: list[str]) -> list[str]:
         for item in value:
             if len(item) > MAX_ITEM_CHARS:
                 raise ValueError(f"each item must be at most {MAX_ITEM_CHARS} characters")
         return value
+
+    @field_validator("constraints", mode="before")
+    @classmethod
+    def _constraints(cls, value: list) -> list:
+        """A constraint is its text, or a mapping with its text and checks."""
+        items = []
+        for item in value:
+            if isinstance(item, str):
+                if len(item) > MAX_ITEM_CHARS:
+                    raise ValueError(f"each item must be at most {MAX_ITEM_CHARS} characters")
+                item = {"text": item}
+            items.append(item)
+        return items
+
+    @field_serializer("constraints")
+    def _plain_constraints(self, value: list[Constraint]) -> list:
+        """Constraints without checks are written back as plain text."""
+        return [c.model_dump(exclude_defaults=True) if c.checked else c.text for c in value]
+
+    @property
+    def constraint_texts(self) -> list[str]:
+        return [c.text for c in self.constraints]
+
+    def checks(self) -> list[Check]:
+        """The machine checks of the persona's constraints."""
+        return [check for c in self.constraints for check in c.checks()]
 
     @field_validator(*TEXT_FIELDS, mode="before")
     @classmethod
@@ -68,7 +133,7 @@ class Persona(BaseModel):
         """The non-empty profile fields as (label, text) pairs, in prompt order."""
         pairs = [("Name", self.name), ("About", self.about or self.summary)]
         for name in LIST_FIELDS:
-            items = getattr(self, name)
+            items = self.constraint_texts if name == "constraints" else getattr(self, name)
             if items:
                 pairs.append((name.capitalize(), "; ".join(items)))
         if self.style:

@@ -13,6 +13,7 @@ from personalab.errors import SettingsError
 
 ENV_PREFIX = "PERSONALAB_"
 BACKENDS = ("offline", "openai")
+FACT_EXTRACTION = ("auto", "rules", "llm")
 
 
 @dataclass(frozen=True)
@@ -36,10 +37,14 @@ class Settings:
     max_retries: int = 2
     max_tokens: int = 256
     temperature: float = 0.7
-    memory_k: int = 4
-    min_similarity: float = 0.2
-    memory_token_budget: int = 300
+    memory_k: int = 4  # episodes (past turns) recalled per reply
+    memory_token_budget: int = 300  # most prompt tokens spent on episodes
+    fact_token_budget: int = 0  # most prompt tokens spent on facts; 0: 40 % of what the model has
     recent_turns: int = 4
+    recall_assistant_turns: bool = False  # recall the assistant's own past replies on their own
+    # How facts are found in user turns: rules (offline, instant), llm (the chat model, after
+    # the reply), or auto: llm unless the model is the bundled 135M one.
+    fact_extraction: str = "auto"
 
     def replace(self, **changes: object) -> Settings:
         """A copy with some fields changed (values are checked again)."""
@@ -50,11 +55,18 @@ class Settings:
             raise SettingsError(
                 f"backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}"
             )
+        if self.fact_extraction not in FACT_EXTRACTION:
+            raise SettingsError(
+                f"fact_extraction must be one of {', '.join(FACT_EXTRACTION)}, "
+                f"not {self.fact_extraction!r}"
+            )
         if not self.user.strip():
             raise SettingsError("user must not be empty")
         for name in ("n_ctx", "max_tokens", "memory_token_budget"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name} must be positive")
+        if self.fact_token_budget < 0:
+            raise SettingsError("fact_token_budget must be 0 (automatic) or positive")
 
     @classmethod
     def load(
@@ -90,9 +102,23 @@ class Settings:
             value = raw[f.name]
             kind = type(f.default)
             try:
-                kwargs[f.name] = value if isinstance(value, kind) else kind(value)
+                if isinstance(value, kind):
+                    kwargs[f.name] = value
+                elif kind is bool:
+                    kwargs[f.name] = _boolean(value)
+                else:
+                    kwargs[f.name] = kind(value)
             except (TypeError, ValueError) as exc:
                 raise SettingsError(
                     f"{ENV_PREFIX}{f.name.upper()}={value!r} is not a valid {kind.__name__}"
                 ) from exc
         return cls(**kwargs)
+
+
+def _boolean(value: object) -> bool:
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"not a yes/no value: {value!r}")

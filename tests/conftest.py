@@ -63,3 +63,19 @@ def settings():
     from personalab import Settings
 
     return Settings.load(secrets_path=None)
+
+
+@pytest.fixture(scope="session")
+def llama_server():
+    """llama.cpp's own OpenAI-compatible server serving the bundled GGUF on 127.0.0.1."""
+    import sys
+
+    from personalab.backends import bundled_gguf_path
+    from personalab.evaluation.serving import free_port, running
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/v1"
+    args = [sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_gguf_path())]
+    args += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"]
+    with running(args, f"{url}/models"):
+        yield url

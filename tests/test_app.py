@@ -30,12 +30,11 @@ def test_chat_streams_a_reply_and_shows_the_memories_behind_it():
     at = send(start(), "chat_message", "Can I eat peanut chikki after dinner?")  # a new session
     last = at.chat_message[-1]
     details = last.expander[0]
-    assert "Memories and profile" in details.label
-    table = details.dataframe[0].value
-    assert "I am allergic to peanuts." in list(table["text"])
-    assert "Constraints" in details.markdown[0].value or any(
-        "Constraints" in m.value for m in details.markdown
-    )
+    assert "Memories and profile" in details.label and "1 facts" in details.label
+    facts = details.dataframe[0].value
+    assert list(facts["fact"]) == ["I am allergic to peanuts."]
+    assert list(facts["about"]) == ["health"]
+    assert any("Constraints" in m.value for m in details.markdown)
 
 
 def test_compare_shows_generic_and_personalized_side_by_side():
@@ -52,16 +51,17 @@ def test_compare_shows_generic_and_personalized_side_by_side():
 
 
 def test_memory_page_lists_deletes_and_forgets():
-    """Memory: stored turns are listed; deleting one removes it; nothing leaks to another user."""
+    """Memory: facts and turns are listed; deleting removes them; nothing leaks to another user."""
     at = send(start(), "chat_message", "I love chess.")
     at.switch_page("app_pages/memory.py").run()
-    assert at.metric[0].value == "2"
-    assert "I love chess." in list(at.dataframe[0].value["text"])
-    table = at.dataframe[0].value
-    chess_id = table[table["text"] == "I love chess."]["id"].iloc[0]
-    at.multiselect[0].set_value([chess_id]).run()
+    assert [m.value for m in at.metric] == ["1", "2"]  # one fact, two turns
+    facts, turns = at.dataframe[0].value, at.dataframe[1].value
+    assert list(facts["fact"]) == ["I love chess."]
+    assert "I love chess." in list(turns["text"])
+    chess_turn = turns[turns["text"] == "I love chess."]["id"].iloc[0]
+    at.multiselect[0].set_value([chess_turn, facts["id"].iloc[0]]).run()
     next(b for b in at.button if b.label.startswith("Delete selected")).click().run()
-    assert at.metric[0].value == "1"
+    assert [m.value for m in at.metric] == ["0", "1"]
     assert "I love chess." not in list(at.dataframe[0].value["text"])
     at.text_input(key="user").set_value("someone-else").run()
     assert any("Nothing is stored yet" in i.value for i in at.info)

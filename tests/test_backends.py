@@ -2,14 +2,13 @@
 
 import http.server
 import json
-import sys
 import threading
 
 import pytest
 
 from personalab import BackendError, ChatMessage, EmbeddedBackend, GenerationOptions, OpenAIBackend
 from personalab.backends import bundled_gguf_path
-from personalab.evaluation.serving import free_port, running
+from personalab.evaluation.serving import free_port
 
 HELLO = [ChatMessage("user", "Say hello in one short sentence.")]
 SHORT = GenerationOptions(max_tokens=24, temperature=0)
@@ -35,17 +34,6 @@ def test_any_gguf_path_loads(tmp_path):
     backend = EmbeddedBackend(copy, n_ctx=512)
     assert backend.name == "my-model"
     assert "".join(backend.stream(HELLO, SHORT)).strip()
-
-
-@pytest.fixture(scope="module")
-def llama_server():
-    """llama.cpp's own OpenAI-compatible server serving the bundled GGUF on 127.0.0.1."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/v1"
-    args = [sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_gguf_path())]
-    args += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"]
-    with running(args, f"{url}/models"):
-        yield url
 
 
 def test_openai_backend_streams_from_a_real_local_server(llama_server):

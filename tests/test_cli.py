@@ -44,14 +44,17 @@ def test_chat_json_then_memory_list_in_a_new_process():
     assert second.returncode == 0, second.stderr
     out = json.loads(second.stdout)
     assert out["generic"]["text"].strip() and out["personalized"]["text"].strip()
-    assert out["memories"][0]["memory"]["text"] == "I am allergic to peanuts."
-    assert 0 < out["memories"][0]["similarity"] <= 1
+    assert out["facts"][0]["memory"]["text"] == "I am allergic to peanuts."
+    assert 0 < out["facts"][0]["parts"]["similarity"] <= 1
     assert "peanuts" not in json.dumps(out["generic"]["prompt"]["messages"])
 
     listing = cli("memory", "list", "--user", "u1", "--persona", PERSONA, "--json")
     assert listing.returncode == 0, listing.stderr
-    texts = [m["text"] for m in json.loads(listing.stdout)]
-    assert texts[0] == "I am allergic to peanuts." and len(texts) == 4
+    memories = json.loads(listing.stdout)
+    turns = [m["text"] for m in memories if m["kind"] == "turn"]
+    facts = [m["text"] for m in memories if m["kind"] == "fact"]
+    assert turns[0] == "I am allergic to peanuts." and len(turns) == 4
+    assert facts == ["I am allergic to peanuts."]
     assert (
         cli("memory", "list", "--user", "u2", "--persona", PERSONA, "--json").stdout.strip() == "[]"
     )
@@ -61,8 +64,63 @@ def test_plain_chat_streams_text_and_delete_all_forgets():
     """Without --json the reply is printed as text; `memory delete --all` empties the scope."""
     chat = cli("chat", "--persona", PERSONA, "Hello!")
     assert chat.returncode == 0 and chat.stdout.strip()
-    assert cli("memory", "delete", "--persona", PERSONA, "--all").returncode == 0
+    before = json.loads(cli("memory", "list", "--persona", PERSONA, "--json").stdout)
+    assert [m["role"] for m in before] == ["user", "assistant"]
+    deleted = cli("memory", "delete", "--persona", PERSONA, "--all")
+    assert deleted.returncode == 0 and "deleted all 2 memories" in deleted.stderr
     assert json.loads(cli("memory", "list", "--persona", PERSONA, "--json").stdout) == []
+
+
+def test_memory_add_then_recall_in_new_processes(tmp_path):
+    """Lines of a file and JSON lines are stored as chat turns are (facts too); recall shows
+    what a personalized prompt would hold, without a model."""
+    notes = tmp_path / "notes.jsonl"
+    notes.write_text(
+        '{"text": "I have a nut allergy, cashews included.", "session": "a", '
+        '"time": "2026-01-05T09:00:00+00:00"}\n'
+        "We watched a film about penguins last night.\n"
+        '{"text": "Thanks, that recipe worked!", "role": "user"}\n'
+    )
+    added = cli(
+        "memory", "add", "--user", "u3", "--persona", PERSONA, "--file", str(notes), "--json"
+    )
+    assert added.returncode == 0, added.stderr
+    out = json.loads(added.stdout)
+    assert len(out["stored"]) == 3 and out["stored"][0]["when"] == "2026-01-05T09:00:00+00:00"
+    assert [c["action"] for c in out["facts"]] == ["added"]
+    assert "stored 3 memories; facts: 1 added" in added.stderr
+
+    recall = cli(
+        "recall",
+        "--user",
+        "u3",
+        "--persona",
+        PERSONA,
+        "--json",
+        "What can I bake for the class party?",
+        "Any film for tonight?",
+    )
+    assert recall.returncode == 0, recall.stderr
+    first, second = json.loads(recall.stdout)
+    assert first["facts"][0]["memory"]["text"] == "I have a nut allergy, cashews included."
+    assert first["messages"][0]["role"] == "system"
+    assert "cashews" in first["messages"][0]["content"]
+    assert first["messages"][-1]["content"].startswith("What can I bake for the class party?")
+    episode = second["episodes"][0]
+    assert episode["memory"]["text"] == "We watched a film about penguins last night."
+    assert set(episode["parts"]) >= {"dense", "keyword", "recency", "neighbour"}
+
+
+def test_memory_add_refuses_a_bad_line_and_stores_nothing(tmp_path):
+    """A JSON line with a bad role names the line and nothing at all is written."""
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "fine"}\n{"text": "who said it?", "role": "narrator"}\n')
+    added = cli("memory", "add", "--user", "u4", "--persona", PERSONA, "--file", str(bad))
+    assert added.returncode == 1 and "line 2" in added.stderr and "role" in added.stderr
+    assert (
+        json.loads(cli("memory", "list", "--user", "u4", "--persona", PERSONA, "--json").stdout)
+        == []
+    )
 
 
 def test_errors_exit_non_zero_with_a_message(monkeypatch):

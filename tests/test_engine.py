@@ -19,22 +19,28 @@ def engine(store, offline_backend, settings):
 def test_an_earlier_fact_is_recalled_into_a_later_prompt(
     tmp_path, embedder, offline_backend, settings, persona
 ):
-    """'I am allergic to peanuts' is stored, survives reopening, and shapes a later prompt."""
+    """A fact told in one process shapes a reply in another: as a fact, with its source turn."""
+    import subprocess
+    import sys
+
     folder = tmp_path / "mem"
-    first = Engine(MemoryStore(open_client(folder), embedder), offline_backend, settings)
-    assert first.reply("ana", persona, "I am allergic to peanuts.", "monday").read()
-    first.reply("ana", persona, "My favourite colour is green.", "monday").read()
-
-    from chromadb.api.client import SharedSystemClient
-
-    SharedSystemClient.clear_system_cache()  # drop the process's cached client: a real reopen
+    code = (
+        "from personalab import *; "
+        f"s = MemoryStore(open_client({str(folder)!r}), Embedder()); "
+        "e = Engine(s, None, Settings.load(secrets_path=None)); "
+        "e.remember('ana', 'lena-vegan-marathoner', [NewMemory('I am allergic to peanuts.', "
+        "'user', 'monday'), NewMemory('My favourite colour is green.', 'user', 'monday')])"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
     later = Engine(MemoryStore(open_client(folder), embedder), offline_backend, settings)
     reply = later.reply("ana", persona, "Which nuts can I snack on after my long run?", "friday")
     text = reply.read()
 
-    recalled = [m.memory.text for m in reply.plan.memories]
-    assert recalled[0] == "I am allergic to peanuts."
+    facts = [f.memory.text for f in reply.plan.facts]
+    assert facts[0] == "I am allergic to peanuts." and len(facts) == 2
     assert '"I am allergic to peanuts."' in reply.plan.messages[0].content
+    source = later.store.get("ana", persona.id, reply.plan.facts[0].memory.sources[0])
+    assert source.text == "I am allergic to peanuts." and source.session == "monday"
     assert text.strip()
     assert reply.stats.first_token_s > 0 and reply.stats.chunks > 1
 
@@ -43,13 +49,15 @@ def test_each_exchange_is_remembered_with_role_time_and_session(engine, store, p
     """A reply writes the user turn and the assistant turn, tagged with the session."""
     reply = engine.reply("ana", persona, "I train every morning at 6.", "s1")
     text = reply.read()
-    stored = store.list("ana", persona.id)
+    stored = store.list("ana", persona.id, kind="turn")
     assert [(m.role, m.session) for m in stored] == [("user", "s1"), ("assistant", "s1")]
     assert stored[0].text == "I train every morning at 6." and stored[1].text == text
     assert stored[0].created_at <= stored[1].created_at
-    assert [m.id for m in reply.saved] == [m.id for m in stored]
+    assert [m.id for m in reply.saved.turns] == [m.id for m in stored]
+    (fact,) = store.list("ana", persona.id, kind="fact")  # a habit: a durable fact
+    assert fact.text == "I train every morning at 6." and fact.sources == (stored[0].id,)
     # Iterating a finished reply again replays it: no second generation, no second write.
-    assert "".join(reply) == text and store.count("ana", persona.id) == 2
+    assert "".join(reply) == text and store.count("ana", persona.id) == 3
 
 
 def test_recent_turns_of_the_session_enter_as_chat_messages(engine, persona):
@@ -74,9 +82,10 @@ def test_compare_answers_generic_and_personalized_and_remembers_once(engine, sto
         [ColumnKind.GENERIC, ColumnKind.PERSONALIZED],
     )
     assert generic.read().strip() and personal.read().strip()
-    assert generic.plan.memories == [] and "vegan" not in generic.plan.messages[0].content.lower()
+    assert generic.plan.memories == [] and generic.plan.facts == []
+    assert "vegan" not in generic.plan.messages[0].content.lower()
     assert "vegan" in personal.plan.messages[0].content.lower()
-    assert personal.plan.memories[0].memory.text == "I am allergic to peanuts."
+    assert personal.plan.facts[0].memory.text == "I am allergic to peanuts."
     assert len(store.list("ana", persona.id, session="s1")) == 2
 
 
@@ -96,3 +105,40 @@ def test_a_failed_memory_write_keeps_the_reply(
     reply = Engine(store, offline_backend, settings).reply("ana", persona, "hello", "s")
     assert reply.read().strip()
     assert "disk is full" in reply.memory_error
+
+
+def test_a_preference_is_recalled_among_hundreds_of_ordinary_turns(store, settings, persona):
+    """A constraint said once, then 300 ordinary turns: a question it matters for recalls it."""
+    from personalab import NewMemory
+    from personalab.evaluation.probes import load_turns
+
+    engine = Engine(store, None, settings)
+    engine.remember(
+        "ana",
+        persona.id,
+        [
+            NewMemory(
+                "I'm lactose intolerant, so milk and cream leave me doubled over.", "user", "s0"
+            )
+        ],
+    )
+    for i, text in enumerate(load_turns()[:300]):
+        engine.remember("ana", persona.id, [NewMemory(text, "user", f"s{1 + i // 10}")])
+    recalled = engine.recall("ana", persona, "Give me a recipe for a creamy pasta bake.", "now")
+    plan = engine.plan(
+        ColumnKind.PERSONALIZED, "Give me a recipe for a creamy pasta bake.", persona, recalled
+    )
+    assert any("lactose" in f.memory.text for f in plan.facts)
+    assert "lactose intolerant" in plan.messages[0].content
+
+
+def test_llm_fact_extraction_failing_keeps_the_turn_and_says_so(store, settings, persona):
+    """When the fact-extracting model is unreachable, the turn is stored and the reason shown."""
+    from personalab import NewMemory, OpenAIBackend
+    from personalab.evaluation.serving import free_port
+
+    down = OpenAIBackend("m", base_url=f"http://127.0.0.1:{free_port()}/v1", max_retries=0)
+    engine = Engine(store, down, settings.replace(fact_extraction="llm"))
+    saved = engine.remember("ana", persona.id, [NewMemory("I'm vegan.", "user", "s")])
+    assert [m.text for m in store.list("ana", persona.id)] == ["I'm vegan."]
+    assert "cannot reach" in saved.facts_error and saved.facts == []

@@ -11,20 +11,27 @@ def say(store, user, persona, *texts, session="s1"):
     return store.remember(user, persona, [NewMemory(t, "user", session) for t in texts])
 
 
+def nearest(store, user, persona, text, n=3):
+    vector = store.embedder.embed_one(text)
+    return [(store.get(user, persona, i), s) for i, s in store.dense(user, persona, vector, n)]
+
+
 def test_related_memory_is_found_first(store):
-    """A question about food recalls the allergy, not the unrelated turns."""
+    """A question about food finds the allergy first, by meaning and by keyword."""
     say(store, "ana", "coach", "I am allergic to peanuts", "My bike is red", "I live in Leeds")
-    hits = store.search("ana", "coach", "Can I eat peanut butter cookies?", k=3)
-    assert hits[0].memory.text == "I am allergic to peanuts"
-    assert hits[0].similarity > hits[1].similarity
-    assert hits[0].memory.role == "user" and hits[0].memory.session == "s1"
+    hits = nearest(store, "ana", "coach", "Can I eat peanut butter cookies?")
+    assert hits[0][0].text == "I am allergic to peanuts" and hits[0][1] > hits[1][1]
+    assert hits[0][0].role == "user" and hits[0][0].session == "s1"
+    keyword = store.scope("ana", "coach").keyword.search("peanut cookies", 3)
+    assert [store.get("ana", "coach", i).text for i, _ in keyword] == ["I am allergic to peanuts"]
 
 
 def test_memories_are_isolated_per_user_and_per_persona(store):
     """Another user, or the same user with another persona, never sees these memories."""
     say(store, "ana", "coach", "I am allergic to peanuts")
-    assert store.search("bob", "coach", "peanuts", k=5) == []
-    assert store.search("ana", "teacher", "peanuts", k=5) == []
+    assert nearest(store, "bob", "coach", "peanuts") == []
+    assert nearest(store, "ana", "teacher", "peanuts") == []
+    assert store.scope("bob", "coach").keyword.search("peanuts", 5) == []
     assert store.list("bob", "coach") == [] and store.count("ana", "coach") == 1
 
 
@@ -76,9 +83,41 @@ def test_memories_survive_reopening_the_folder(tmp_path, embedder):
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
     store = MemoryStore(open_client(folder), embedder)
-    assert store.search("ana", "coach", "peanut allergy", k=1)[0].memory.text == (
+    assert nearest(store, "ana", "coach", "peanut allergy", 1)[0][0].text == (
         "I am allergic to peanuts"
     )
+
+
+def test_the_keyword_index_survives_a_restart_and_a_delete(tmp_path, embedder):
+    """A new process finds turns by keyword; a deleted turn is never found again, there either."""
+    import subprocess
+    import sys
+
+    folder = tmp_path / "mem"
+    first = MemoryStore(open_client(folder), embedder)
+    kept, dropped = say(first, "ana", "coach", "The Acme invoice is paid", "Globex pays late")
+    first.delete("ana", "coach", [dropped.id])
+    assert first.scope("ana", "coach").keyword.search("Globex", 5) == []
+    code = (
+        "import json; from personalab import *; "
+        f"s = MemoryStore(open_client({str(folder)!r}), Embedder()); "
+        "k = s.scope('ana', 'coach').keyword; "
+        "print(json.dumps([[i for i, _ in k.search(q, 5)] for q in ('Acme', 'Globex')]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, timeout=300, capture_output=True, text=True
+    )
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [[kept.id], []]
+
+
+def test_an_edit_is_found_by_its_new_words_only(store):
+    """Replacing a memory's text re-indexes it: the new words find it, the old ones do not."""
+    (memory,) = say(store, "ana", "coach", "My gym is Basecamp Climbing")
+    store.replace("ana", "coach", memory.evolve(text="My gym is Urban Apes"))
+    keyword = store.scope("ana", "coach").keyword
+    assert [i for i, _ in keyword.search("urban apes", 5)] == [memory.id]
+    assert keyword.search("basecamp", 5) == []
+    assert nearest(store, "ana", "coach", "Urban Apes gym", 1)[0][0].text == "My gym is Urban Apes"
 
 
 def test_an_unusable_memory_folder_gives_a_clear_error(tmp_path):
@@ -107,6 +146,8 @@ class FullDiskClient:
 
             def add(self, **kwargs):
                 raise OSError(28, "No space left on device")
+
+            upsert = add
 
         return Full()
 

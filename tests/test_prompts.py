@@ -5,9 +5,9 @@ import json
 import pytest
 
 from personalab import ColumnKind, PersonaLabError
-from personalab.memory import Memory, ScoredMemory
 from personalab.personas import parse_persona
-from personalab.prompts import build
+from personalab.prompts import Budget, build
+from personalab.records import Memory, ScoredMemory
 
 PERSONA = parse_persona(
     {
@@ -19,12 +19,16 @@ PERSONA = parse_persona(
 )
 
 
-def scored(text: str, similarity: float = 0.8, role: str = "user") -> ScoredMemory:
-    return ScoredMemory(Memory(text[:8], text, role, 1_700_000_000.0, "s", "u", "p"), similarity)
+def scored(text: str, score: float = 0.8, role: str = "user", kind: str = "turn") -> ScoredMemory:
+    memory = Memory(text[:8], text, role, 1_700_000_000.0, "s", "u", "p", kind=kind)
+    return ScoredMemory(memory, score=score, similarity=score)
 
 
-def plan(kind, memories=(), history=(), message="What should I eat?", window=2048, budget=300):
-    return build(kind, message, PERSONA, list(memories), list(history), window, 256, budget)
+def plan(
+    kind, memories=(), history=(), message="What should I eat?", window=2048, budget=300, facts=()
+):
+    limits = Budget(window, 256, episodes=budget)
+    return build(kind, message, PERSONA, list(facts), list(memories), list(history), limits)
 
 
 def test_generic_prompt_has_no_persona_and_no_memory():
@@ -98,3 +102,35 @@ def test_a_message_too_long_for_the_model_is_refused_with_a_reason():
     """An oversized message gets a clear error, not a truncated prompt."""
     with pytest.raises(PersonaLabError, match="shorten the message"):
         plan(ColumnKind.PERSONALIZED, message="word " * 3000)
+
+
+def test_facts_and_episodes_are_separate_labelled_quoted_blocks():
+    """Facts come first under their own heading; episodes follow under theirs; both quoted."""
+    fact = scored("I'm allergic to peanuts.", kind="fact")
+    p = plan(ColumnKind.PERSONALIZED, [scored("We went to Lisbon in May.")], facts=[fact])
+    system = p.messages[0].content
+    facts_at = system.index("What the user has told you about themselves")
+    episodes_at = system.index("Things said in earlier conversations")
+    assert facts_at < system.index('"I\'m allergic to peanuts."') < episodes_at
+    assert system.index('"We went to Lisbon in May."') > episodes_at
+    assert [f.memory.text for f in p.facts] == ["I'm allergic to peanuts."]
+
+
+def test_all_facts_fit_then_the_most_relevant():
+    """Every fact enters while the fact budget allows; beyond it the most relevant are kept."""
+    facts = [
+        scored(f"Fact number {i} " + "z" * 60, score=1 - i / 100, kind="fact") for i in range(40)
+    ]
+    roomy = build(ColumnKind.MEMORY, "hi", None, facts, [], [], Budget(8192, 256, facts=4000))
+    assert len(roomy.facts) == 40 and roomy.facts_left_out == 0
+    tight = build(ColumnKind.MEMORY, "hi", None, facts, [], [], Budget(8192, 256, facts=150))
+    kept = {f.memory.text[:14] for f in tight.facts}
+    assert 0 < len(kept) < 40 and "Fact number 0 " in kept and tight.facts_left_out > 0
+    assert "Fact number 39" not in kept
+
+
+def test_the_automatic_fact_budget_grows_with_the_context_window():
+    """With no fact budget set, a larger model context holds more facts, up to a cap."""
+    small, large = Budget(2048, 256), Budget(32768, 256)
+    assert 0 < small.fact_tokens < large.fact_tokens <= 2000
+    assert Budget(2048, 256, facts=123).fact_tokens == 123

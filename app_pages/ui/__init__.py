@@ -1,0 +1,1 @@
+"""Shared UI pieces by concern: resources, sidebar and context, replies, reply details."""

@@ -1,0 +1,69 @@
+"""Streaming a reply into the page, and keeping a message that got no reply for another try."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+import streamlit as st
+
+from app_pages.ui.details import show_details
+from personalab import PersonaLabError, Reply
+
+T = TypeVar("T")
+FACTS_WAIT_S = 20.0  # after the reply has streamed, how long to show "updating facts"
+
+
+def attempt(make: Callable[[], T]) -> T | None:
+    """make(), or None after showing why it failed (for example, the model cannot load)."""
+    try:
+        return make()
+    except PersonaLabError as exc:
+        st.error(f"No reply: {exc}", icon=":material/error:")
+        return None
+
+
+def stream(reply: Reply | None, details: bool = True) -> dict | None:
+    """Stream reply into the current container, then its details; None (shown) on failure."""
+    if reply is None:
+        return None
+    try:
+        st.write_stream(reply)
+    except PersonaLabError as exc:
+        st.error(f"No reply: {exc}", icon=":material/error:")
+        return None
+    if reply.memory_error:
+        st.warning(
+            f"The reply was not saved to memory: {reply.memory_error}", icon=":material/save:"
+        )
+    if reply.saved is not None and reply.saved.pending is not None:
+        with st.spinner("Updating what PersonaLab knows about you…"):
+            reply.saved.wait(FACTS_WAIT_S)  # the reply is on screen already
+    data = reply.to_json()
+    if details:
+        show_details(data)
+    return data
+
+
+def next_message(page: str, typed: str | None) -> str | None:
+    """The message to answer now: what was typed, or the kept one when "Send again" is clicked."""
+    if typed:
+        st.session_state.pop(f"failed_{page}", None)
+        return typed
+    if st.session_state.get(f"retry_{page}"):
+        return st.session_state.pop(f"failed_{page}", None)
+    return None
+
+
+def keep_failed(page: str, message: str) -> None:
+    st.session_state[f"failed_{page}"] = message
+
+
+def show_failed(page: str) -> None:
+    """The message that got no reply, kept for another try."""
+    message = st.session_state.get(f"failed_{page}")
+    if message:
+        with st.container(border=True):
+            st.markdown("**Your message is kept**: fix the problem above, then send it again.")
+            st.code(message, language=None, wrap_lines=True)
+            st.button("Send again", key=f"retry_{page}", icon=":material/replay:")

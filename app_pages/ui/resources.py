@@ -1,0 +1,79 @@
+"""Heavy objects built once per process (embedder, Chroma, local model) and the engine."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from personalab import (
+    EmbeddedBackend,
+    Embedder,
+    Engine,
+    MemoryStore,
+    PersonaLibrary,
+    Settings,
+    SettingsError,
+    backend_from_settings,
+    open_client,
+)
+
+
+# Heavy objects: built once per process, shared by every session (each is thread-safe).
+@st.cache_resource(show_spinner="Loading the embedding model…")
+def _embedder(name: str) -> Embedder:
+    return Embedder(name)
+
+
+@st.cache_resource(show_spinner=False)
+def _chroma(path: str):
+    return open_client(path)
+
+
+@st.cache_resource(show_spinner=False)
+def _store(path: str, embedder_name: str) -> MemoryStore:
+    """One store per folder: its in-process mirror of each scope is shared by all sessions."""
+    return MemoryStore(_chroma(path), _embedder(embedder_name))
+
+
+@st.cache_resource(show_spinner="Loading the offline model…", max_entries=2)
+def _offline_backend(gguf_path: str, n_ctx: int, n_threads: int) -> EmbeddedBackend:
+    return EmbeddedBackend(gguf_path, n_ctx=n_ctx, n_threads=n_threads)
+
+
+def base_settings() -> Settings:
+    """Settings from the environment and secrets.toml; a bad value stops the page with why."""
+    try:
+        return Settings.load()
+    except SettingsError as exc:
+        st.error(f"PersonaLab cannot start: {exc}", icon=":material/error:")
+        st.stop()
+
+
+def settings() -> Settings:
+    """base_settings() overlaid with the sidebar's choices."""
+    base = base_settings()
+    state = st.session_state
+    return base.replace(
+        user=(state.get("user") or base.user).strip() or base.user,
+        backend=state.get("backend", base.backend),
+        gguf_path=state.get("gguf_path", base.gguf_path).strip(),
+        openai_base_url=state.get("openai_base_url", base.openai_base_url).strip(),
+        openai_model=state.get("openai_model", base.openai_model).strip(),
+        openai_api_key=state.get("openai_api_key", base.openai_api_key).strip(),
+    )
+
+
+def library() -> PersonaLibrary:
+    return PersonaLibrary(base_settings().personas_dir)
+
+
+def store(s: Settings) -> MemoryStore:
+    return _store(str(s.memory_dir.resolve()), s.embedder)
+
+
+def engine(s: Settings) -> Engine:
+    """The engine for the chosen backend; raises PersonaLabError with a fix-it message."""
+    if s.backend == "offline":
+        backend = _offline_backend(s.gguf_path, s.n_ctx, s.n_threads)
+    else:
+        backend = backend_from_settings(s)  # cheap to build: nothing to cache
+    return Engine(store(s), backend, s)

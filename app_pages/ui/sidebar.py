@@ -1,0 +1,100 @@
+"""The shared sidebar (user, persona, model) and the context every page works in."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import streamlit as st
+
+from app_pages.ui.resources import base_settings, library, settings
+from personalab import Persona, Settings
+
+BACKEND_LABELS = {"offline": "Offline (llama.cpp)", "openai": "OpenAI-compatible server"}
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a page works on: settings, the user, the persona and this browser session's id."""
+
+    settings: Settings
+    user: str
+    persona: Persona | None
+    session: str
+
+
+def sidebar() -> None:
+    """Who is chatting, which persona, which model. Values live in session_state by key."""
+    base = base_settings()
+    state = st.session_state
+    state.setdefault("session_id", uuid.uuid4().hex)
+    if "select_persona" in state:  # set by the Personas page after saving a new persona
+        state["persona_id"] = state.pop("select_persona")
+    with st.sidebar:
+        st.text_input("Who is chatting?", value=base.user, key="user", max_chars=64)
+        personas, broken = library().load()
+        ids = [p.id for p in personas]
+        names = {p.id: p.name for p in personas}
+        if state.get("persona_id") not in ids:
+            state.pop("persona_id", None)
+        st.selectbox(
+            "Persona",
+            ids,
+            key="persona_id",
+            format_func=lambda i: names.get(i, i),
+            placeholder="No personas yet",
+        )
+        st.page_link("app_pages/personas.py", label="New persona", icon=":material/person_add:")
+        for b in broken:
+            st.warning(f"Skipped `{b.file_name}`: {b.reason}", icon=":material/warning:")
+        st.divider()
+        st.radio(
+            "Model",
+            list(BACKEND_LABELS),
+            format_func=BACKEND_LABELS.get,
+            key="backend",
+            index=list(BACKEND_LABELS).index(base.backend),
+        )
+        if state["backend"] == "offline":
+            st.text_input(
+                "GGUF file",
+                value=base.gguf_path,
+                key="gguf_path",
+                placeholder="empty: bundled SmolLM2-135M-Instruct",
+                help="Path of any GGUF chat model on this machine.",
+            )
+        else:
+            st.text_input(
+                "Base URL",
+                value=base.openai_base_url,
+                key="openai_base_url",
+                placeholder="empty: api.openai.com",
+                help="e.g. http://127.0.0.1:11434/v1 (Ollama), :8000/v1 (vLLM, llama.cpp), "
+                ":1234/v1 (LM Studio)",
+            )
+            st.text_input("Model name", value=base.openai_model, key="openai_model")
+            st.text_input(
+                "API key",
+                value=base.openai_api_key,
+                key="openai_api_key",
+                type="password",
+                help="Kept in this browser session only; never written to memory or disk.",
+            )
+
+
+def context() -> Context:
+    """The current choices; stops the page with a clear message when no persona exists."""
+    s = settings()
+    personas, _ = library().load()
+    persona = next((p for p in personas if p.id == st.session_state.get("persona_id")), None)
+    return Context(s, s.user, persona, st.session_state.setdefault("session_id", uuid.uuid4().hex))
+
+
+def require_persona(ctx: Context) -> Persona:
+    if ctx.persona is None:
+        st.info("Pick a persona in the sidebar, or create one on the Personas page.")
+        st.page_link(
+            "app_pages/personas.py", label="Create a persona", icon=":material/person_add:"
+        )
+        st.stop()
+    return ctx.persona

@@ -1,0 +1,203 @@
+"""Command line for memory: add, list, export, delete, and what a message would recall."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from personalab.errors import PersonaLabError
+from personalab.records import ROLES, NewMemory
+from personalab.settings import Settings
+
+
+def add_commands(sub: argparse._SubParsersAction, scope) -> None:
+    """Register `memory ...` and `recall` on the main parser."""
+    memory = sub.add_parser("memory", help="add, list, export or delete stored memories")
+    msub = memory.add_subparsers(required=True, metavar="ACTION")
+
+    add = msub.add_parser("add", help="store memories (the chat's write path, facts included)")
+    scope(add)
+    add.add_argument("texts", nargs="*", metavar="TEXT", help="one memory per argument")
+    add.add_argument("--file", type=Path, help="text file (one memory a line) or JSON lines")
+    add.add_argument("--role", choices=ROLES, default="user", help="who said it (default user)")
+    add.add_argument("--session", default="cli", help="session id (default 'cli')")
+    add.add_argument("--json", action="store_true", help="print what was stored as JSON")
+    add.set_defaults(run=_add)
+
+    listing = msub.add_parser("list", help="list the memories of a user x persona")
+    scope(listing)
+    listing.add_argument("--kind", choices=("turn", "fact"), help="only turns or only facts")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.set_defaults(run=_list)
+
+    export = msub.add_parser("export", help="print the memories as JSON lines")
+    scope(export)
+    export.set_defaults(run=_export)
+
+    delete = msub.add_parser("delete", help="delete memories by id, or all with --all")
+    scope(delete)
+    delete.add_argument("ids", nargs="*", help="memory ids (or unique prefixes) to delete")
+    delete.add_argument("--all", action="store_true", help="forget every memory of this scope")
+    delete.set_defaults(run=_delete)
+
+    recall = sub.add_parser(
+        "recall", help="what the personalized prompt would hold for messages (no model call)"
+    )
+    scope(recall)
+    recall.add_argument("messages", nargs="+", metavar="MESSAGE")
+    recall.add_argument("--session", default="", help="the session the messages belong to")
+    recall.add_argument("--json", action="store_true", help="print a JSON list, one per message")
+    recall.set_defaults(run=_recall)
+
+
+def open_store(settings: Settings):
+    from personalab.embedding import Embedder
+    from personalab.memory import MemoryStore, open_client
+
+    return MemoryStore(open_client(settings.memory_dir), Embedder(settings.embedder))
+
+
+def open_persona(settings: Settings, name: str):
+    from personalab.personas import PersonaLibrary
+
+    return PersonaLibrary(settings.personas_dir).get(name)
+
+
+def memory_engine(settings: Settings):
+    """An engine for memory work; it loads a model only when facts are extracted by one."""
+    from personalab.backends import backend_from_settings
+    from personalab.engine import Engine
+
+    needs_model = settings.fact_extraction == "llm" or (
+        settings.fact_extraction == "auto" and settings.backend == "openai"
+    )
+    backend = backend_from_settings(settings) if needs_model else None
+    return Engine(open_store(settings), backend, settings)
+
+
+def read_items(args: argparse.Namespace) -> list[NewMemory]:
+    """Memories from the arguments or the file; every line is checked before anything is kept."""
+    items = [NewMemory(t, args.role, args.session) for t in args.texts if t.strip()]
+    if args.file is None:
+        if not items:
+            raise PersonaLabError("give the memories as arguments or with --file FILE")
+        return items
+    try:
+        lines = args.file.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PersonaLabError(f"cannot read {args.file}: {exc}") from exc
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        if not line.lstrip().startswith("{"):
+            items.append(NewMemory(line.strip(), args.role, args.session))
+            continue
+        try:
+            items.append(_from_json_line(json.loads(line), args))
+        except (ValueError, TypeError) as exc:
+            raise PersonaLabError(f"{args.file}, line {number}: {exc}; nothing was stored") from exc
+    return items
+
+
+def _from_json_line(data: object, args: argparse.Namespace) -> NewMemory:
+    if not isinstance(data, dict) or not isinstance(data.get("text"), str):
+        raise ValueError('each JSON line needs a "text" string')
+    role = data.get("role", args.role)
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    when = data.get("time")
+    if isinstance(when, str):
+        when = datetime.fromisoformat(when).timestamp()
+    elif when is not None and not isinstance(when, int | float):
+        raise ValueError('"time" must be an ISO date-time or seconds since 1970')
+    return NewMemory(data["text"], role, str(data.get("session", args.session)), created_at=when)
+
+
+def _add(args: argparse.Namespace, settings: Settings) -> int:
+    items = read_items(args)
+    persona = open_persona(settings, args.persona)
+    saved = memory_engine(settings).remember(args.user, persona.id, items)
+    if args.json:
+        out = {"stored": [m.to_json() for m in saved.turns]} | saved.to_json()
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+    actions = [c.action for c in saved.facts]
+    summary = ", ".join(f"{actions.count(a)} {a}" for a in dict.fromkeys(actions)) or "none"
+    print(f"stored {len(saved.turns)} memories; facts: {summary}", file=sys.stderr)
+    if saved.facts_error:
+        print(f"warning: facts were not updated: {saved.facts_error}", file=sys.stderr)
+    return 0
+
+
+def _list(args: argparse.Namespace, settings: Settings) -> int:
+    persona = open_persona(settings, args.persona)
+    memories = open_store(settings).list(args.user, persona.id, kind=args.kind)
+    if args.json:
+        print(json.dumps([m.to_json() for m in memories], ensure_ascii=False, indent=2))
+        return 0
+    for m in memories:
+        print(f"{m.when:%Y-%m-%d %H:%M} {m.kind:4} {m.role:9} {m.id[:8]} {m.text}")
+    print(f"{len(memories)} memories", file=sys.stderr)
+    return 0
+
+
+def _export(args: argparse.Namespace, settings: Settings) -> int:
+    persona = open_persona(settings, args.persona)
+    for line in open_store(settings).export_jsonl(args.user, persona.id):
+        print(line)
+    return 0
+
+
+def _delete(args: argparse.Namespace, settings: Settings) -> int:
+    store, persona = open_store(settings), open_persona(settings, args.persona)
+    if args.all:
+        count = store.count(args.user, persona.id)
+        store.forget_all(args.user, persona.id)
+        print(f"deleted all {count} memories", file=sys.stderr)
+    elif args.ids:
+        known = {m.id for m in store.list(args.user, persona.id)}
+        full = [i for i in known if any(i.startswith(p) for p in args.ids)]
+        store.delete(args.user, persona.id, full)
+        print(f"deleted {len(full)} memories", file=sys.stderr)
+    else:
+        raise PersonaLabError("name memory ids to delete, or pass --all")
+    return 0
+
+
+def _recall(args: argparse.Namespace, settings: Settings) -> int:
+    from personalab.prompts import ColumnKind
+
+    persona = open_persona(settings, args.persona)
+    engine = memory_engine(settings.replace(fact_extraction="rules"))
+    results = []
+    for message in args.messages:
+        recalled = engine.recall(args.user, persona, message, args.session)
+        plan = engine.plan(ColumnKind.PERSONALIZED, message, persona, recalled)
+        results.append(
+            {
+                "message": message,
+                "facts": [f.to_json() for f in plan.facts],
+                "facts_left_out": plan.facts_left_out,
+                "episodes": [e.to_json() for e in plan.memories],
+                "recent_turns": len(plan.history),
+                "messages": plan.to_json()["messages"],
+                "timings_ms": {k: round(v, 2) for k, v in recalled.timings_ms.items()},
+            }
+        )
+    if args.json:
+        print(json.dumps(results, ensure_ascii=False, indent=2))
+        return 0
+    for result in results:
+        print(f"> {result['message']}")
+        for fact in result["facts"]:
+            print(f"  fact    {fact['score']:.2f}  {fact['memory']['text']}")
+        for episode in result["episodes"]:
+            p = episode["parts"]
+            print(
+                f"  episode {episode['score']:.2f}  (dense {p['dense']:.2f}, keyword "
+                f"{p['keyword_scaled']:.2f}, recency {p['recency']:.2f})  "
+                f"{episode['memory']['text']}"
+            )
+    return 0

@@ -1,0 +1,189 @@
+"""The memory records: a stored turn or fact, a fact's earlier values, a scored recall hit."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import UTC, datetime
+
+EXTRA_PREFIX = "x."
+KINDS = ("turn", "fact")
+ROLES = ("user", "assistant")
+Scalar = str | int | float | bool
+
+
+@dataclass(frozen=True)
+class Revision:
+    """An earlier value of a fact: its text, when it was current, the turn it came from, why."""
+
+    text: str
+    at: float
+    source: str = ""
+    change: str = "changed"  # restated | changed | edited
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Memory:
+    """One stored memory: a conversation turn, or a durable fact about the user."""
+
+    id: str
+    text: str
+    role: str
+    created_at: float
+    session: str
+    user: str
+    persona: str
+    kind: str = "turn"
+    metadata: dict[str, Scalar] = field(default_factory=dict)
+    updated_at: float = 0.0
+    # Facts only: what the fact is about, the turns it came from, and its earlier values.
+    category: str = ""
+    key: str = ""
+    sources: tuple[str, ...] = ()
+    history: tuple[Revision, ...] = ()
+
+    @property
+    def when(self) -> datetime:
+        return datetime.fromtimestamp(self.created_at, tz=UTC)
+
+    @property
+    def changed_at(self) -> float:
+        return self.updated_at or self.created_at
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["sources"] = list(self.sources)
+        data["history"] = [r.to_json() for r in self.history]
+        return data | {"when": self.when.isoformat(timespec="seconds")}
+
+    @classmethod
+    def from_json(cls, data: dict) -> Memory:
+        """The inverse of to_json (unknown keys ignored); raises ValueError on a bad record."""
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        missing = {"id", "text", "role", "created_at", "session", "user", "persona"} - set(values)
+        if missing:
+            raise ValueError(f"missing {', '.join(sorted(missing))}")
+        values["sources"] = tuple(str(s) for s in values.get("sources") or ())
+        values["history"] = tuple(Revision(**r) for r in values.get("history") or ())
+        memory = cls(**values)
+        memory.validate()
+        return memory
+
+    def validate(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {self.kind!r}")
+        if self.role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}, not {self.role!r}")
+        if not isinstance(self.text, str) or not self.text.strip():
+            raise ValueError("text must be a non-empty string")
+        if not isinstance(self.created_at, int | float):
+            raise ValueError("created_at must be a number (seconds since 1970)")
+        for key, value in self.metadata.items():
+            if not isinstance(value, Scalar):
+                raise ValueError(f"metadata {key!r} must be text, a number or true/false")
+
+    def to_metadata(self) -> dict[str, Scalar]:
+        """Chroma metadata: scalars only; lists go in as JSON text."""
+        meta: dict[str, Scalar] = {f"{EXTRA_PREFIX}{k}": v for k, v in self.metadata.items()}
+        meta |= {
+            "role": self.role,
+            "kind": self.kind,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "session": self.session,
+            "user": self.user,
+            "persona": self.persona,
+        }
+        if self.kind == "fact":
+            meta |= {
+                "category": self.category,
+                "key": self.key,
+                "sources": json.dumps(list(self.sources)),
+                "history": json.dumps([r.to_json() for r in self.history]),
+            }
+        return meta
+
+    @classmethod
+    def from_record(cls, memory_id: str, text: str, meta: dict) -> Memory:
+        """The inverse of to_metadata, for a record read back from Chroma."""
+        return cls(
+            id=memory_id,
+            text=text,
+            role=str(meta.get("role", "user")),
+            created_at=float(meta.get("created_at", 0.0)),
+            session=str(meta.get("session", "")),
+            user=str(meta.get("user", "")),
+            persona=str(meta.get("persona", "")),
+            kind=str(meta.get("kind", "turn")),
+            metadata={
+                k.removeprefix(EXTRA_PREFIX): v
+                for k, v in meta.items()
+                if k.startswith(EXTRA_PREFIX)
+            },
+            updated_at=float(meta.get("updated_at", 0.0)),
+            category=str(meta.get("category", "")),
+            key=str(meta.get("key", "")),
+            sources=tuple(json.loads(meta.get("sources") or "[]")),
+            history=tuple(Revision(**r) for r in json.loads(meta.get("history") or "[]")),
+        )
+
+    def evolve(self, **changes: object) -> Memory:
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class NewMemory:
+    """What to write: the store assigns the id and, unless given, the time."""
+
+    text: str
+    role: str
+    session: str
+    kind: str = "turn"
+    created_at: float | None = None
+    metadata: dict[str, Scalar] = field(default_factory=dict)
+    category: str = ""
+    key: str = ""
+    sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScoredMemory:
+    """A recalled memory with the parts of its score, and the turns around it."""
+
+    memory: Memory
+    score: float = 0.0
+    similarity: float = 0.0  # cosine similarity to the message
+    dense: float = 0.0  # similarity scaled to 0..1 among the candidates
+    keyword: float = 0.0  # BM25 score
+    keyword_scaled: float = 0.0  # BM25 scaled to 0..1 among the candidates
+    recency: float = 0.0  # 1 now, halving every half-life
+    neighbour: float = 0.0  # share of the best neighbouring turn's score
+    before: Memory | None = None
+    after: Memory | None = None
+
+    def parts(self) -> dict[str, float]:
+        return {
+            "similarity": round(self.similarity, 4),
+            "dense": round(self.dense, 4),
+            "keyword": round(self.keyword, 4),
+            "keyword_scaled": round(self.keyword_scaled, 4),
+            "recency": round(self.recency, 4),
+            "neighbour": round(self.neighbour, 4),
+        }
+
+    def to_json(self) -> dict:
+        context = {
+            side: {"role": m.role, "text": m.text} if m else None
+            for side, m in (("before", self.before), ("after", self.after))
+        }
+        return {
+            "kind": self.memory.kind,
+            "memory": self.memory.to_json(),
+            "score": round(self.score, 4),
+            "parts": self.parts(),
+            "context": context,
+        }
