@@ -8,6 +8,7 @@ from personalab.backends import (
     OpenAIBackend,
     backend_from_settings,
 )
+from personalab.checks import Check, CheckReport, CheckResult
 from personalab.embedding import Embedder
 from personalab.engine import Engine, Reply, ReplyStats
 from personalab.errors import (
@@ -18,6 +19,7 @@ from personalab.errors import (
     SettingsError,
 )
 from personalab.factbook import FactBook, FactChange
+from personalab.judge import Judge, Verdict
 from personalab.memory import MemoryStore, open_client
 from personalab.personas import Persona, PersonaLibrary
 from personalab.prompts import ColumnKind, PromptPlan
@@ -27,6 +29,9 @@ from personalab.settings import Settings
 
 __all__ = [
     "BackendError",
+    "Check",
+    "CheckReport",
+    "CheckResult",
     "ChatBackend",
     "ChatMessage",
     "ColumnKind",
@@ -36,6 +41,7 @@ __all__ = [
     "FactBook",
     "FactChange",
     "GenerationOptions",
+    "Judge",
     "Memory",
     "MemoryStore",
     "MemoryStoreError",
@@ -54,6 +60,7 @@ __all__ = [
     "ScoredMemory",
     "Settings",
     "SettingsError",
+    "Verdict",
     "backend_from_settings",
     "open_client",
 ]

@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 
 from personalab.errors import BackendError
 from personalab.redaction import redact
+from personalab.steering import sequence_ban
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
 
@@ -34,6 +35,8 @@ class GenerationOptions:
     repeat_penalty: float = 1.1  # stops small models from looping; local backend only
     # {"type": "json_object", "schema": {...}} (llama.cpp) or {"type": "json_schema", ...}
     response_format: dict | None = None
+    # Words to steer token choice away from, where the backend can (llama.cpp in process).
+    avoid: tuple[str, ...] = ()
 
 
 class ChatBackend(Protocol):
@@ -42,6 +45,7 @@ class ChatBackend(Protocol):
     name: str
     is_local: bool  # runs on this machine (in process or a loopback server)
     bundled: bool  # the bundled 135M model: too small to extract facts or judge
+    steers: bool  # honours GenerationOptions.avoid
     context_window: int
 
     def stream(self, messages: list[ChatMessage], options: GenerationOptions) -> Iterator[str]:
@@ -68,6 +72,7 @@ class EmbeddedBackend:
     """A GGUF model run in-process by llama.cpp; one generation at a time (guarded by a lock)."""
 
     is_local = True
+    steers = True
 
     def __init__(self, gguf_path: str | Path = "", n_ctx: int = 2048, n_threads: int = 0):
         path = Path(gguf_path).expanduser() if gguf_path else bundled_gguf_path()
@@ -105,6 +110,7 @@ class EmbeddedBackend:
                     temperature=options.temperature,
                     repeat_penalty=options.repeat_penalty,
                     response_format=_llama_format(options.response_format),
+                    logits_processor=self._steering(options.avoid),
                 )
                 for chunk in chunks:
                     text = chunk["choices"][0]["delta"].get("content")
@@ -113,11 +119,23 @@ class EmbeddedBackend:
             except ValueError as exc:  # e.g. prompt longer than the context window
                 raise BackendError(f"the offline model could not answer: {exc}") from exc
 
+    def _steering(self, avoid: tuple[str, ...]):
+        if not avoid:
+            return None
+        from llama_cpp import LogitsProcessorList
+
+        ban = sequence_ban(self._tokenize, avoid)
+        return LogitsProcessorList([ban])
+
+    def _tokenize(self, text: str) -> list[int]:
+        return self._llama.tokenize(text.encode(), add_bos=False, special=False)
+
 
 class OpenAIBackend:
     """OpenAI or any OpenAI-compatible server (vLLM, Ollama, LM Studio, llama.cpp server)."""
 
     bundled = False
+    steers = False  # logit_bias needs the server's own token ids, which few servers expose
 
     def __init__(
         self,
@@ -165,9 +183,12 @@ class OpenAIBackend:
                 **extra,
             )
             opened = True
-            for chunk in response:
-                if chunk.choices and chunk.choices[0].delta.content:
-                    yield chunk.choices[0].delta.content
+            try:
+                for chunk in response:
+                    if chunk.choices and chunk.choices[0].delta.content:
+                        yield chunk.choices[0].delta.content
+            finally:
+                response.close()  # also when the reader stops early (the guard, a closed tab)
         except Exception as exc:
             if opened:  # the server had started answering: the connection broke mid-reply
                 raise BackendError(
@@ -219,6 +240,48 @@ def _llama_format(response_format: dict | None) -> dict | None:
 def complete(backend: ChatBackend, messages: list[ChatMessage], options: GenerationOptions) -> str:
     """The whole reply as one string (the stream, joined)."""
     return "".join(backend.stream(messages, options))
+
+
+def complete_json(
+    backend: ChatBackend, messages: list[ChatMessage], schema: dict, name: str, max_tokens: int
+) -> str:
+    """A reply constrained to a JSON schema, in whichever form the server accepts.
+
+    OpenAI and vLLM take {"type": "json_schema"}; llama.cpp (in process or its server) takes
+    the schema inside {"type": "json_object"} (its Python server answers the other form with
+    a 500, vLLM-style servers with 400 or 422). The form that worked is kept on the backend.
+    """
+    forms = [
+        {"type": "json_schema", "json_schema": {"name": name, "schema": schema}},
+        {"type": "json_object", "schema": schema},
+    ]
+    start = getattr(backend, "_json_form", 0)
+    for i in range(start, len(forms)):
+        options = GenerationOptions(
+            max_tokens=max_tokens, temperature=0.0, response_format=forms[i]
+        )
+        try:
+            answer = complete(backend, messages, options)
+        except BackendError as exc:
+            if exc.status not in (400, 422, 500) or i == len(forms) - 1:
+                raise
+            continue
+        backend._json_form = i
+        return answer
+    raise BackendError("the server accepts no structured-output format")
+
+
+def judge_backend(settings) -> ChatBackend | None:
+    """The judge's backend when PERSONALAB_JUDGE_MODEL is set (its own server and key)."""
+    if not settings.judge_model:
+        return None
+    return OpenAIBackend(
+        model=settings.judge_model,
+        api_key=settings.judge_api_key or settings.openai_api_key,
+        base_url=settings.judge_base_url or settings.openai_base_url,
+        timeout_s=settings.timeout_s,
+        max_retries=settings.max_retries,
+    )
 
 
 def backend_from_settings(settings) -> ChatBackend:

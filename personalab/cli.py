@@ -52,6 +52,15 @@ def _parser() -> argparse.ArgumentParser:
 
     cli_memory.add_commands(sub, _scope)
 
+    check = sub.add_parser(
+        "check", help="check a reply text against a persona's constraints (exit 3 if it fails)"
+    )
+    check.add_argument("--persona", required=True, help="persona id or name from the library")
+    check.add_argument("--user", help="also check against this user's facts (e.g. allergies)")
+    check.add_argument("text", help="the reply text to check")
+    check.add_argument("--json", action="store_true", help="print JSON: passed and every check")
+    check.set_defaults(run=_check)
+
     personas = sub.add_parser("personas", help="list the persona library")
     personas.set_defaults(run=_personas)
 
@@ -60,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
         "what",
         nargs="?",
         default="all",
-        choices=("all", "locomo", "probes", "latency", "speed", "app"),
+        choices=("all", "locomo", "probes", "latency", "faithfulness", "defaults", "speed", "app"),
         help="one benchmark, or all (default)",
     )
     bench.add_argument("--data", type=Path, help="LoCoMo's locomo10.json (default ../shared/data)")
@@ -78,13 +87,17 @@ def _scope(p: argparse.ArgumentParser) -> None:
 
 
 def _chat(args: argparse.Namespace, settings: Settings) -> int:
-    from personalab.backends import backend_from_settings
+    from personalab.backends import backend_from_settings, judge_backend
     from personalab.engine import Engine
+    from personalab.judge import Judge
     from personalab.prompts import ColumnKind
 
     persona = cli_memory.open_persona(settings, args.persona)
     backend = backend_from_settings(settings)  # first: a wrong model path fails fast
-    engine = Engine(cli_memory.open_store(settings), backend, settings)
+    judge = judge_backend(settings)
+    engine = Engine(
+        cli_memory.open_store(settings), backend, settings, judge=Judge(judge) if judge else None
+    )
     kinds = (
         [ColumnKind.GENERIC, ColumnKind.PERSONALIZED] if args.compare else [ColumnKind.PERSONALIZED]
     )
@@ -101,6 +114,10 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
         for chunk in reply:
             print(chunk, end="", flush=True)
         print()
+        for result in reply.report.failures if reply.report else []:
+            print(f"  check failed: {result.check.constraint} ({result.detail})", file=sys.stderr)
+        if reply.guard_log and len(reply.guard_log.attempts) > 1:
+            print(f"  guard: {reply.guard_log.summary}", file=sys.stderr)
     personalized = replies[-1]
     if args.json:
         out = {
@@ -120,6 +137,25 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: the reply was not saved: {personalized.memory_error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _check(args: argparse.Namespace, settings: Settings) -> int:
+    from personalab.checks import check_reply, checks_for_fact
+
+    persona = cli_memory.open_persona(settings, args.persona)
+    checks = persona.checks()
+    if args.user:
+        facts = cli_memory.open_store(settings).list(args.user, persona.id, kind="fact")
+        checks += [c for f in facts for c in checks_for_fact(f)]
+    report = check_reply(args.text, checks)
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        for r in report.results:
+            print(f"{'pass' if r.passed else 'FAIL'}  {r.check.constraint}: {r.detail}")
+        if not checks:
+            print(f"{persona.name} has no checkable constraints", file=sys.stderr)
+    return 0 if report.passed else 3
 
 
 def _personas(args: argparse.Namespace, settings: Settings) -> int:

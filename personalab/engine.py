@@ -8,9 +8,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from personalab.backends import ChatBackend, GenerationOptions
+from personalab.checks import Check, CheckReport, check_reply, checks_for_fact
 from personalab.errors import MemoryStoreError, PersonaLabError
 from personalab.factbook import FactBook, FactChange
 from personalab.facts_llm import LLMFactExtractor
+from personalab.guard import GuardLog, GuardPolicy, guarded
+from personalab.judge import Judge, Verdict
 from personalab.memory import MemoryStore
 from personalab.personas import Persona
 from personalab.prompts import Budget, ColumnKind, PromptPlan, build
@@ -80,13 +83,23 @@ class Reply:
         backend: ChatBackend,
         options: GenerationOptions,
         on_complete: Callable[[Reply], Saved] | None = None,
+        checks: list[Check] | None = None,
+        guard: GuardPolicy | None = None,
+        judge: Judge | None = None,
     ):
         self.plan = plan
         self.backend = backend
         self.options = options
         self.on_complete = on_complete
+        self.checks = checks or []
+        self.guard = guard
+        self.judge = judge
+        self.verdict: Verdict | None = None
+        self.judge_error: str | None = None
         self.text = ""
         self.stats: ReplyStats | None = None
+        self.report: CheckReport | None = None
+        self.guard_log: GuardLog | None = None
         self.saved: Saved | None = None
         self.memory_error: str | None = None
 
@@ -96,13 +109,36 @@ class Reply:
             return
         start = time.perf_counter()
         first, parts = 0.0, []
-        for chunk in self.backend.stream(self.plan.messages, self.options):
+        if self.guard is not None:
+            self.guard_log = GuardLog()
+            source = guarded(
+                self.backend,
+                self.plan.messages,
+                self.options,
+                self.checks,
+                self.guard,
+                self.guard_log,
+            )
+        else:
+            source = self.backend.stream(self.plan.messages, self.options)
+        for chunk in source:
             if not parts:
                 first = time.perf_counter() - start
             parts.append(chunk)
             yield chunk
         self.text = "".join(parts).strip()
+        if self.guard_log is not None and self.guard_log.attempts:
+            self.text = self.guard_log.attempts[-1].text  # the markers and earlier tries go
         self.stats = ReplyStats(first, time.perf_counter() - start, len(parts))
+        self.report = check_reply(self.text, self.checks)
+        if self.judge is not None:
+            facts = [c.constraint for c in self.checks] + [f.memory.text for f in self.plan.facts]
+            try:
+                self.verdict = self.judge.rate(
+                    list(dict.fromkeys(facts)), self.plan.question, self.text
+                )
+            except PersonaLabError as exc:
+                self.judge_error = str(exc)
         if self.on_complete is not None:
             try:
                 self.saved = self.on_complete(self)
@@ -122,6 +158,10 @@ class Reply:
             "model": self.backend.name,
             "stats": self.stats.to_json() if self.stats else None,
             "prompt": self.plan.to_json(),
+            "checks": self.report.to_json() if self.report else None,
+            "guard": self.guard_log.to_json() if self.guard_log else None,
+            "judge": self.verdict.to_json() if self.verdict else None,
+            "judge_error": self.judge_error,
             "memory_error": self.memory_error,
             "saved": self.saved.to_json() if self.saved else None,
         }
@@ -151,11 +191,13 @@ class Engine:
         backend: ChatBackend | None,
         settings: Settings,
         factbook: FactBook | None = None,
+        judge: Judge | None = None,
     ):
         self.store = store
         self.backend = backend
         self.settings = settings
         self.factbook = factbook or FactBook(store)
+        self.judge = judge
         use_llm = settings.fact_extraction == "llm" or (
             settings.fact_extraction == "auto"
             and backend is not None
@@ -166,7 +208,15 @@ class Engine:
             episodes=settings.memory_k, include_assistant=settings.recall_assistant_turns
         )
         self.options = GenerationOptions(
-            max_tokens=settings.max_tokens, temperature=settings.temperature
+            max_tokens=settings.max_tokens,
+            temperature=settings.temperature,
+            repeat_penalty=settings.repeat_penalty,
+        )
+        guard_on = settings.guard == "on" or (
+            settings.guard == "auto" and backend is not None and getattr(backend, "bundled", False)
+        )
+        self.guard = (
+            GuardPolicy(settings.guard_attempts, settings.guard_time_s) if guard_on else None
         )
         self.budget = Budget(
             context_window=backend.context_window if backend else settings.n_ctx,
@@ -199,6 +249,7 @@ class Engine:
             recalled.episodes,
             recalled.recent,
             self.budget,
+            reminder=self.settings.constraint_reminder,
         )
 
     def compare(
@@ -215,12 +266,22 @@ class Engine:
             raise PersonaLabError("no model is configured for replies")
         recalled = self.recall(user, persona, message, session)
         keeper = next((k for k in REMEMBER_ORDER if k in kinds), None) if remember else None
+        checks = self.checks_for(persona, recalled)
         replies = []
         for kind in kinds:
             plan = self.plan(kind, message, persona, recalled)
             save = self._saver(user, persona, message, session) if kind is keeper else None
-            replies.append(Reply(plan, self.backend, self.options, on_complete=save))
+            guard = self.guard if kind is ColumnKind.PERSONALIZED else None
+            replies.append(Reply(plan, self.backend, self.options, save, checks, guard, self.judge))
         return replies
+
+    @staticmethod
+    def checks_for(persona: Persona, recalled: Recall) -> list[Check]:
+        """What every reply is checked against: the persona's checks and those its user's
+        facts imply ("I'm allergic to peanuts"), the same for every column."""
+        checks = persona.checks() + [c for f in recalled.facts for c in checks_for_fact(f.memory)]
+        unique = {(c.constraint, c.forbid, c.max_words, c.language): c for c in checks}
+        return list(unique.values())
 
     def reply(
         self, user: str, persona: Persona, message: str, session: str, remember: bool = True

@@ -54,9 +54,10 @@ _REQUEST = re.compile(
 _STYLE_WISH = re.compile(
     r"^(?:please |pls |and |also )*(?:always |never |don't |do not |just )?(?:use|keep|make|"
     r"answer|reply|respond|write|explain|talk|give|avoid|skip|stop|start|call|address|"
-    r"spell|format|put|no)\b.*\b(?:me|my|answers?|replies|responses|explanations?|spelling|"
-    r"jargon|emojis?|bullet|short|brief|detailed|version|words|english|french|german|"
-    r"spanish|dutch|arabic|units|metric|imperial)\b"
+    r"spell|format|put|no)\b.*\b(?:short|shorter|brief|concise|detailed|simple|plain|"
+    r"formal|casual|bullet|emojis?|jargon|spelling|british|american|metric|imperial|tone|"
+    r"version|answers?|replies|responses|explanations?|in (?:english|french|german|spanish|"
+    r"dutch|arabic|italian|portuguese))\b"
 )
 _HYPOTHETICAL = re.compile(r"^(?:if|imagine|suppose|maybe|perhaps|hopefully|wish)\b|\bi wish\b")
 _TRANSIENT = re.compile(

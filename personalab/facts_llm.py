@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from personalab.backends import ChatBackend, ChatMessage, GenerationOptions, complete
-from personalab.errors import BackendError, PersonaLabError
+from personalab.backends import ChatBackend, ChatMessage, complete_json
+from personalab.errors import PersonaLabError
 from personalab.factbook import RESTATED, FactBook, FactChange
 from personalab.facts import CATEGORIES, Candidate
 from personalab.records import Memory
@@ -62,14 +62,7 @@ class LLMFactExtractor:
     def __init__(self, backend: ChatBackend, factbook: FactBook, max_tokens: int = 400):
         self.backend = backend
         self.factbook = factbook
-        self.options = GenerationOptions(
-            max_tokens=max_tokens,
-            temperature=0.0,
-            response_format={
-                "type": "json_schema",
-                "json_schema": {"name": "fact_operations", "schema": SCHEMA},
-            },
-        )
+        self.max_tokens = max_tokens
         self.last_prompt: list[ChatMessage] = []
         self.last_answer = ""
 
@@ -87,7 +80,9 @@ class LLMFactExtractor:
                 json.dumps({"known_facts": listing, "new_message": turn.text}, ensure_ascii=False),
             ),
         ]
-        self.last_answer = self._ask(self.last_prompt)
+        self.last_answer = complete_json(
+            self.backend, self.last_prompt, SCHEMA, "fact_operations", self.max_tokens
+        )
         changes = []
         for op in parse_operations(self.last_answer, ids):
             if op.action == "add":
@@ -103,24 +98,6 @@ class LLMFactExtractor:
             elif op.action == "delete" and op.target is not None:
                 changes.append(self.factbook.remove(user, persona, op.target))
         return changes
-
-    def _ask(self, messages: list[ChatMessage]) -> str:
-        try:
-            return complete(self.backend, messages, self.options)
-        except BackendError as exc:
-            # llama-cpp-python's server refuses "json_schema" (with a 500); vLLM and others
-            # may answer 400 or 422. They take the schema inside a json_object format instead,
-            # which is used from then on.
-            if exc.status not in (400, 422, 500) or self.options.response_format is None:
-                raise
-            if self.options.response_format.get("type") == "json_object":
-                raise
-        self.options = GenerationOptions(
-            max_tokens=self.options.max_tokens,
-            temperature=0.0,
-            response_format={"type": "json_object", "schema": SCHEMA},
-        )
-        return complete(self.backend, messages, self.options)
 
     def _nearest(self, user: str, persona: str, text: str) -> list[Memory]:
         facts, vectors = self.factbook.store.scope(user, persona).facts()

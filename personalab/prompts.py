@@ -77,6 +77,7 @@ class PromptPlan:
     history: list[Memory] = field(default_factory=list)
     prompt_tokens: int = 0
     facts_left_out: int = 0
+    question: str = ""  # the user's message as typed
 
     def to_json(self) -> dict:
         return {
@@ -139,9 +140,11 @@ def build(
     memories: list[ScoredMemory],
     history: list[Memory],
     budget: Budget,
+    reminder: bool = True,
 ) -> PromptPlan:
     """Messages for one column kind, fitted into the model's context window."""
     available = budget.available
+    question = message
     fields: list[tuple[str, str]] = []
     if kind is ColumnKind.GENERIC:
         system = GENERIC_SYSTEM
@@ -155,7 +158,7 @@ def build(
         system = "\n\n".join(parts)
     # Small models follow facts next to the question far more than facts in the system prompt
     # (measured with the bundled 135M model): repeat the hard constraints after the message.
-    if kind.uses_persona and persona is not None and persona.constraints:
+    if reminder and kind.uses_persona and persona is not None and persona.constraints:
         message = f"{message}\n\n(Remember: {' '.join(persona.constraint_texts[:4])})"
     used = count_tokens(system) + count_tokens(message) + REPLY_MARGIN_TOKENS
     if used > available:
@@ -188,4 +191,6 @@ def build(
     messages += [ChatMessage(t.role, t.text) for t in recent]
     messages.append(ChatMessage("user", message))
     left_out = len(facts) - len(chosen_facts) if kind.uses_memory else 0
-    return PromptPlan(kind, messages, chosen_facts, chosen, fields, recent, used, left_out)
+    return PromptPlan(
+        kind, messages, chosen_facts, chosen, fields, recent, used, left_out, question
+    )

@@ -14,6 +14,7 @@ from personalab.errors import SettingsError
 ENV_PREFIX = "PERSONALAB_"
 BACKENDS = ("offline", "openai")
 FACT_EXTRACTION = ("auto", "rules", "llm")
+GUARD = ("auto", "on", "off")
 
 
 @dataclass(frozen=True)
@@ -28,23 +29,37 @@ class Settings:
     backend: str = "offline"
     # GGUF file for the offline backend: empty means the bundled SmolLM2-135M-Instruct.
     gguf_path: str = ""
+    models_dir: str = ""  # one more folder to look for GGUF files in (besides the usual ones)
     n_ctx: int = 2048
     n_threads: int = 0  # 0: all cores
     openai_api_key: str = field(default="", repr=False)
     openai_base_url: str = ""
     openai_model: str = "gpt-4o-mini"
+    # An optional LLM judge (any OpenAI-compatible server) that rates replies.
+    judge_model: str = ""
+    judge_base_url: str = ""
+    judge_api_key: str = field(default="", repr=False)
     timeout_s: float = 60.0
     max_retries: int = 2
     max_tokens: int = 256
     temperature: float = 0.7
+    repeat_penalty: float = 1.1  # llama.cpp only: stops small models from looping
     memory_k: int = 4  # episodes (past turns) recalled per reply
     memory_token_budget: int = 300  # most prompt tokens spent on episodes
     fact_token_budget: int = 0  # most prompt tokens spent on facts; 0: 40 % of what the model has
     recent_turns: int = 4
+    # Restate the persona's hard constraints after the user's message (small models follow a
+    # rule next to the question far more often than one in the system prompt).
+    constraint_reminder: bool = True
     recall_assistant_turns: bool = False  # recall the assistant's own past replies on their own
     # How facts are found in user turns: rules (offline, instant), llm (the chat model, after
     # the reply), or auto: llm unless the model is the bundled 135M one.
     fact_extraction: str = "auto"
+    # The guard re-asks the personalized reply when it names something the persona rules out:
+    # auto = on for the bundled 135M model, off for others.
+    guard: str = "auto"
+    guard_attempts: int = 3
+    guard_time_s: float = 30.0
 
     def replace(self, **changes: object) -> Settings:
         """A copy with some fields changed (values are checked again)."""
@@ -55,6 +70,8 @@ class Settings:
             raise SettingsError(
                 f"backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}"
             )
+        if self.guard not in GUARD:
+            raise SettingsError(f"guard must be one of {', '.join(GUARD)}, not {self.guard!r}")
         if self.fact_extraction not in FACT_EXTRACTION:
             raise SettingsError(
                 f"fact_extraction must be one of {', '.join(FACT_EXTRACTION)}, "

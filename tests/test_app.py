@@ -167,3 +167,17 @@ def test_pages_ask_for_a_persona_when_the_library_is_empty(isolated_env, page):
     at.switch_page(f"app_pages/{page}.py").run()
     assert not at.exception
     assert any("Pick a persona" in i.value for i in at.info)
+
+
+def test_each_reply_shows_a_badge_per_checked_constraint():
+    """Chat: a vegan persona's reply carries a pass or fail badge per checked constraint, and
+    the Checks tab names the rule behind each."""
+    at = send(start("lena-vegan-marathoner"), "chat_message", "What should I cook tonight?")
+    reply = at.chat_message[-1]
+    badges = [m.value for m in reply.markdown if "-badge[" in m.value]
+    assert len(badges) == 2
+    assert any("strictly vegan" in b for b in badges) and any("no car" in b for b in badges)
+    assert all(b.startswith((":green-badge[", ":red-badge[")) for b in badges)
+    checks = reply.expander[0].dataframe[-1].value
+    assert list(checks["from"]) == ["persona", "persona"]
+    assert any("forbid" in rule and "dairy" in rule for rule in checks["rule"])

@@ -44,6 +44,11 @@ def test_chat_json_then_memory_list_in_a_new_process():
     assert second.returncode == 0, second.stderr
     out = json.loads(second.stdout)
     assert out["generic"]["text"].strip() and out["personalized"]["text"].strip()
+    for kind in ("generic", "personalized"):  # both checked against the same constraints
+        checks = out[kind]["checks"]["checks"]
+        assert any("vegetarian" in c["check"]["constraint"] for c in checks)
+        assert any(c["check"]["source"] == "fact" for c in checks)  # "allergic to peanuts"
+    assert out["personalized"]["guard"]["attempts"] and out["generic"]["guard"] is None
     assert out["facts"][0]["memory"]["text"] == "I am allergic to peanuts."
     assert 0 < out["facts"][0]["parts"]["similarity"] <= 1
     assert "peanuts" not in json.dumps(out["generic"]["prompt"]["messages"])

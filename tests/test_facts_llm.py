@@ -73,7 +73,7 @@ def test_extraction_against_a_real_server_applies_only_valid_operations(llama_se
         changes = []
     else:  # grammar-constrained output: the answer is the schema's JSON
         assert isinstance(json.loads(extractor.last_answer)["operations"], list)
-    assert extractor.options.response_format["type"] == "json_object"  # llama.cpp's form
+    assert backend._json_form == 1  # llama.cpp's server takes the schema in a json_object
     assert extractor.last_prompt[0].role == "system"
     assert "I'm vegan and I live in Berlin." in extractor.last_prompt[1].content
     for change in changes:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
 ACTION_WORDS = {
@@ -37,16 +39,70 @@ def facts_learned(data: dict) -> None:
         st.caption(":material/bookmark_added: Learned from this message: " + "; ".join(changes))
 
 
+def plain(text: str) -> str:
+    """Text with Markdown's special characters escaped, for labels and captions."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~:$])", r"\\\1", text)
+
+
+def snippet(text: str, start: int, end: int, around: int = 40) -> str:
+    """The words around a span, the span marked: '…grilled ⟦chicken⟧ with rice…'."""
+    left = text[max(0, start - around) : start]
+    right = text[end : end + around]
+    return (
+        ("…" if start > around else "")
+        + f"{left}⟦{text[start:end]}⟧{right}"
+        + ("…" if end + around < len(text) else "")
+    ).replace("\n", " ")
+
+
+def short(constraint: str, limit: int = 48) -> str:
+    return constraint if len(constraint) <= limit else constraint[: limit - 1].rstrip() + "…"
+
+
+def show_checks(data: dict) -> None:
+    """A badge per check (and the judge), and for each failure the words that broke it."""
+    report = data.get("checks") or {}
+    results = report.get("checks", [])
+    verdict = data.get("judge")
+    if not results and not verdict and not data.get("judge_error"):
+        return
+    with st.container(horizontal=True, gap="small"):
+        for r in results:
+            name = plain(short(r["check"]["constraint"]))
+            if r["passed"]:
+                st.badge(name, icon=":material/check:", color="green", help=r["detail"])
+            else:
+                st.badge(name, icon=":material/close:", color="red", help=r["detail"])
+        if verdict:
+            errors = [e.replace("_", " ") for e, on in verdict["errors"].items() if on]
+            label = "judge: fits" if not errors else "judge: " + ", ".join(errors)
+            st.badge(label, icon=":material/gavel:", color="green" if not errors else "orange")
+    for r in results:
+        if not r["passed"] and r["spans"]:
+            marks = " · ".join(snippet(data["text"], s["start"], s["end"]) for s in r["spans"][:3])
+            st.caption(f":material/error: {plain(r['detail'])}: {plain(marks)}")
+        elif not r["passed"]:
+            st.caption(f":material/error: {plain(r['check']['constraint'])}: {plain(r['detail'])}")
+    guard = data.get("guard") or {}
+    if guard.get("attempts") and len(guard["attempts"]) > 1:
+        st.caption(f":material/shield: Guard: {plain(guard['summary'])}")
+    if data.get("judge_error"):
+        st.caption(
+            f":material/warning: The judge could not rate this reply: {plain(data['judge_error'])}"
+        )
+
+
 def show_details(data: dict, label: str = "Memories and profile behind this reply") -> None:
     """An expander with the recalled facts and episodes, the persona fields and the exact prompt."""
     prompt = data["prompt"]
     facts, episodes = prompt.get("facts", []), prompt["memories"]
     count = f"{len(facts)} facts, {len(episodes)} past turns"
+    show_checks(data)
     facts_learned(data)
     with st.expander(f"{label} ({count})", icon=":material/psychology:"):
         st.caption(reply_caption(data))
-        tab_facts, tab_mem, tab_profile, tab_prompt = st.tabs(
-            ["Facts", "Past turns", "Persona fields", "Prompt"]
+        tab_facts, tab_mem, tab_profile, tab_prompt, tab_judge = st.tabs(
+            ["Facts", "Past turns", "Persona fields", "Prompt", "Checks"]
         )
         with tab_facts:
             if facts:
@@ -106,3 +162,38 @@ def show_details(data: dict, label: str = "Memories and profile behind this repl
             for m in prompt["messages"]:
                 st.markdown(f"**{m['role']}**")
                 st.code(m["content"], language=None, wrap_lines=True)
+        with tab_judge:
+            show_check_details(data)
+
+
+def show_check_details(data: dict) -> None:
+    """Every check with its rule and verdict; the guard's attempts; the judge's raw answer."""
+    results = (data.get("checks") or {}).get("checks", [])
+    if results:
+        st.dataframe(
+            [
+                {
+                    "constraint": r["check"]["constraint"],
+                    "rule": ", ".join(
+                        f"{k} {v}"
+                        for k, v in r["check"].items()
+                        if k not in ("constraint", "source")
+                    ),
+                    "from": r["check"]["source"],
+                    "passed": r["passed"],
+                    "detail": r["detail"],
+                }
+                for r in results
+            ],
+            hide_index=True,
+            width="stretch",
+        )
+    else:
+        st.write("This persona has no checkable constraints.")
+    for i, attempt in enumerate((data.get("guard") or {}).get("attempts", [])[:-1]):
+        st.caption(f"Guard attempt {i + 1}: {plain('; '.join(attempt['failed']))}")
+        st.code(attempt["text"], language=None, wrap_lines=True)
+    verdict = data.get("judge")
+    if verdict:
+        st.caption(f"Judge ({plain(verdict['model'])}): {plain(verdict['explanation'])}")
+        st.code(verdict["raw"], language="json", wrap_lines=True)

@@ -27,11 +27,15 @@ def stream(reply: Reply | None, details: bool = True) -> dict | None:
     """Stream reply into the current container, then its details; None (shown) on failure."""
     if reply is None:
         return None
+    shown = st.empty()
     try:
-        st.write_stream(reply)
+        with shown:
+            st.write_stream(reply)
     except PersonaLabError as exc:
         st.error(f"No reply: {exc}", icon=":material/error:")
         return None
+    if reply.guard_log is not None and len(reply.guard_log.attempts) > 1:
+        shown.markdown(reply.text)  # the guard's last attempt replaces the streamed tries
     if reply.memory_error:
         st.warning(
             f"The reply was not saved to memory: {reply.memory_error}", icon=":material/save:"

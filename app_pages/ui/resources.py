@@ -8,6 +8,7 @@ from personalab import (
     EmbeddedBackend,
     Embedder,
     Engine,
+    Judge,
     MemoryStore,
     PersonaLibrary,
     Settings,
@@ -15,6 +16,8 @@ from personalab import (
     backend_from_settings,
     open_client,
 )
+from personalab.backends import judge_backend
+from personalab.discovery import Discovery, gguf_folders
 
 
 # Heavy objects: built once per process, shared by every session (each is thread-safe).
@@ -37,6 +40,14 @@ def _store(path: str, embedder_name: str) -> MemoryStore:
 @st.cache_resource(show_spinner="Loading the offline model…", max_entries=2)
 def _offline_backend(gguf_path: str, n_ctx: int, n_threads: int) -> EmbeddedBackend:
     return EmbeddedBackend(gguf_path, n_ctx=n_ctx, n_threads=n_threads)
+
+
+@st.cache_resource(show_spinner=False)
+def discovery(models_dir: str) -> Discovery:
+    """One background scan per process for local servers and GGUF files (never blocks)."""
+    found = Discovery(folders=gguf_folders(models_dir))
+    found.start()
+    return found
 
 
 def base_settings() -> Settings:
@@ -76,4 +87,5 @@ def engine(s: Settings) -> Engine:
         backend = _offline_backend(s.gguf_path, s.n_ctx, s.n_threads)
     else:
         backend = backend_from_settings(s)  # cheap to build: nothing to cache
-    return Engine(store(s), backend, s)
+    judge = judge_backend(s)
+    return Engine(store(s), backend, s, judge=Judge(judge) if judge else None)

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from app_pages.ui.resources import base_settings, library, settings
+from app_pages.ui.resources import base_settings, discovery, library, settings
 from personalab import Persona, Settings
+from personalab.discovery import FoundModel
 
 BACKEND_LABELS = {"offline": "Offline (llama.cpp)", "openai": "OpenAI-compatible server"}
 
@@ -48,6 +49,7 @@ def sidebar() -> None:
         for b in broken:
             st.warning(f"Skipped `{b.file_name}`: {b.reason}", icon=":material/warning:")
         st.divider()
+        local_models(base)
         st.radio(
             "Model",
             list(BACKEND_LABELS),
@@ -98,3 +100,42 @@ def require_persona(ctx: Context) -> Persona:
         )
         st.stop()
     return ctx.persona
+
+
+def _use(model: FoundModel) -> None:
+    """Point the model settings at a found model (a button callback, before widgets exist)."""
+    state = st.session_state
+    if model.kind == "server":
+        state.update(backend="openai", openai_base_url=model.location, openai_model=model.name)
+    else:
+        state.update(backend="offline", gguf_path=model.location)
+
+
+def local_models(base: Settings) -> None:
+    """The models this machine already has, one click from being used."""
+    scan = discovery(base.models_dir)
+    found = scan.results()
+    if found is None:
+        st.caption(":material/search: Looking for models on this machine…")
+        return
+    if not found:
+        st.caption(
+            "No other model found here (Ollama, LM Studio, llama.cpp or vLLM servers; GGUF "
+            "files in the Hugging Face cache, LM Studio, ~/models or PERSONALAB_MODELS_DIR)."
+        )
+    else:
+        labels = {m.label: m for m in found}
+        choice = st.selectbox(
+            "Models on this machine",
+            list(labels),
+            key="found_model",
+            help="Found by a scan of local servers and model folders; nothing leaves this machine.",
+        )
+        st.button(
+            "Use this model",
+            icon=":material/bolt:",
+            on_click=_use,
+            args=(labels[choice],),
+            disabled=choice is None,
+        )
+    st.button("Look again", icon=":material/refresh:", on_click=scan.start, key="rescan")

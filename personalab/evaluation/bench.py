@@ -14,7 +14,7 @@ from pathlib import Path
 
 from personalab.embedding import Embedder
 from personalab.engine import Engine
-from personalab.evaluation import locomo, probes
+from personalab.evaluation import faithfulness, locomo, probes
 from personalab.memory import MemoryStore, open_client
 from personalab.personas import Persona
 from personalab.prompts import ColumnKind
@@ -165,6 +165,25 @@ def print_latency(results: dict) -> None:
     )
 
 
+def print_faithfulness(f: dict) -> None:
+    print(
+        f"\nconstraint probes ({f['split']} split, {f['probes']} probes x {f['samples']} "
+        f"sample; {f['model']}, temperature {f['temperature']})"
+    )
+    print(
+        f"{'':14} {'violations':>10} {'of target':>9} {'mentions':>8} {'refusals':>8} "
+        f"{'reply p50':>9} {'mean':>6}"
+    )
+    for name, r in f["systems"].items():
+        print(
+            f"{name:14} {100 * r['violation_rate']:9.1f}% {100 * r['target_violation_rate']:8.1f}% "
+            f"{100 * r['mention_rate']:7.1f}% {100 * r['refusal_rate']:7.1f}% "
+            f"{r['seconds_p50']:8.2f}s {r['seconds_mean']:5.2f}s"
+        )
+        if "judge" in r:
+            print("  judge: " + ", ".join(f"{k} {100 * v:.0f}%" for k, v in r["judge"].items()))
+
+
 def model_speed(settings: Settings, runs: int = 5) -> dict:
     """Time to first token and tokens/s: through the engine vs calling llama.cpp directly."""
     from llama_cpp import Llama
@@ -271,6 +290,23 @@ def run(
         figures["probes"] = probes.run(embedder, settings, split, progress=log)
     if what in ("all", "latency"):
         figures["latency"] = latency(embedder, settings, sizes, queries, data)
+    if what in ("all", "faithfulness", "defaults"):
+        from personalab.backends import backend_from_settings, judge_backend
+        from personalab.judge import Judge
+
+        backend = backend_from_settings(settings)
+        judged = judge_backend(settings)
+        if what == "defaults":
+            figures["defaults"] = faithfulness.defaults_grid(backend, embedder, settings)
+        else:
+            figures["faithfulness"] = faithfulness.run(
+                backend,
+                embedder,
+                settings,
+                split,
+                judge=Judge(judged) if judged else None,
+                progress=log,
+            )
     if what in ("all", "speed"):
         figures["speed"] = model_speed(settings)
     if what in ("all", "app"):
@@ -303,6 +339,19 @@ def report(figures: dict) -> None:
             print(f"  {name:8} {100 * value:5.1f} %")
     if "latency" in figures:
         print_latency(figures["latency"])
+    if "faithfulness" in figures:
+        print_faithfulness(figures["faithfulness"])
+    if "defaults" in figures:
+        print("\nsampling and prompt layout, personalized replies on the dev probes")
+        print(
+            f"{'temperature':>11} {'reminder':>8} {'violations':>10} {'refusals':>8} {'p50 s':>6}"
+        )
+        for r in figures["defaults"]:
+            print(
+                f"{r['temperature']:>11} {str(r['reminder']):>8} "
+                f"{100 * r['violation_rate']:9.1f}% {100 * r['refusal_rate']:7.1f}% "
+                f"{r['seconds_p50']:6.2f}"
+            )
     if "speed" in figures:
         print("\noffline model (bundled SmolLM2-135M Q4_1), same prompts, temperature 0")
         for way, r in figures["speed"].items():
