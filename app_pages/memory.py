@@ -7,6 +7,7 @@ import streamlit as st
 from app_pages.ui import resources, sidebar
 from personalab import Engine, MemoryStoreError
 from personalab.personas import slugify
+from personalab.seeding import reset_demo
 
 ctx = sidebar.context()
 persona = sidebar.require_persona(ctx)
@@ -127,3 +128,12 @@ with middle.popover("Forget all", icon=":material/warning:"):
     if st.button("Yes, forget everything", type="primary"):
         store.forget_all(ctx.user, persona.id)
         st.rerun()
+if persona.seed.size:
+    with st.popover("Reset demo", icon=":material/restart_alt:"):
+        st.write(
+            f"Forget everything and restore {persona.name}'s seed history "
+            f"({persona.seed.size} memories), exactly as a new user finds it?"
+        )
+        if st.button("Yes, reset", type="primary", key="reset_demo"):
+            reset_demo(Engine(store, None, ctx.settings), ctx.user, persona)
+            st.rerun()

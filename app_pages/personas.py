@@ -1,60 +1,135 @@
-"""Personas page: the library (with files that failed to load) and a form for a new persona."""
+"""Personas page: the library as cards; view, create, edit, copy, delete, import and export."""
 
 import streamlit as st
 
-from app_pages.ui import resources
+from app_pages.ui import persona_form, resources
+from app_pages.ui.details import plain
 from personalab import PersonaError
-from personalab.personas import LIST_FIELDS, parse_persona
+from personalab.cards import MAX_IMPORT_BYTES, export, import_file, remap
+
+EXPORTS = {
+    "yaml": ("YAML", "yaml", "application/yaml"),
+    "card-v2": ("Card V2", "json", "application/json"),
+    "card-v3": ("Card V3", "json", "application/json"),
+    "card-png": ("Card PNG", "png", "image/png"),
+}
 
 st.title("Personas")
 lib = resources.library()
 personas, broken = lib.load()
 st.caption(
-    f"{len(personas)} personas in `{lib.directory}`: plain YAML files you can edit and share."
+    f"{len(personas)} personas in `{lib.directory}`: plain YAML files you can edit and share; "
+    "a file changed on disk shows up here at once."
 )
 for b in broken:
     st.warning(f"`{b.file_name}` was skipped: {b.reason}", icon=":material/warning:")
 
-st.subheader("New persona")
-with st.form("new_persona"):
-    st.text_input("Name *", key="new_name", max_chars=80)
-    st.text_input("Summary", key="new_summary", max_chars=200, help="One line shown in the app.")
-    st.text_area("About / background", key="new_about", max_chars=1500)
-    left, right = st.columns(2)
-    for i, name in enumerate(LIST_FIELDS):
-        (left if i % 2 == 0 else right).text_area(
-            name.capitalize(), key=f"new_{name}", help="One per line.", height=100
-        )
-    st.text_input("Style", key="new_style", max_chars=500, help="How answers should be written.")
-    st.text_input(
-        "Assistant role (optional)",
-        key="new_assistant_role",
-        max_chars=500,
-        help="How the assistant should act, e.g. 'Act as a patient maths coach.'",
+state = st.session_state
+browse, create, bring = st.tabs(["Library", "New persona", "Import"])
+
+with browse:
+    for row in range(0, len(personas), 3):
+        for box, p in zip(st.columns(3), personas[row : row + 3], strict=False):
+            with box.container(border=True):
+                avatar = lib.avatar(p)
+                if avatar:
+                    st.image(avatar, width=64)
+                st.markdown(f"**{plain(p.name)}**")
+                st.caption(plain(p.summary or p.about[:120]))
+                if p.tags:
+                    st.caption(" · ".join(plain(t) for t in p.tags))
+                st.caption(f"{p.seed.size} seed memories · {len(p.checks())} checked constraints")
+                left, right = st.columns(2)
+                if left.button("Use", key=f"use_{p.id}", icon=":material/chat:"):
+                    state["select_persona"] = p.id
+                    st.rerun()
+                if right.button("Open", key=f"open_{p.id}", icon=":material/edit:"):
+                    state["open_persona"] = p.id
+
+    chosen = next((p for p in personas if p.id == state.get("open_persona")), None)
+    if chosen is not None:
+        st.subheader(chosen.name)
+        origin = chosen.model_extra.get("imported_from") if chosen.model_extra else None
+        if isinstance(origin, dict) and origin.get("mapped_to") in ("assistant", "user"):
+            mapped = origin["mapped_to"]
+            other = "user" if mapped == "assistant" else "assistant"
+            st.info(
+                f"Imported from a {plain(str(origin.get('format', 'card')))}: its character is "
+                f"mapped to **the {mapped}** (who the "
+                f"{'assistant plays' if mapped == 'assistant' else 'assistant talks to'}).",
+                icon=":material/swap_horiz:",
+            )
+            if st.button(f"Map the card to the {other} instead", icon=":material/swap_horiz:"):
+                switched = remap(chosen, other)
+                switched._file_id = chosen.id
+                lib.save(switched, overwrite=True)
+                st.rerun()
+        edit, raw, out, danger = st.tabs(["Edit", "Edit as YAML", "Export", "Copy or delete"])
+        with edit:
+            persona_form.form(f"edit_{chosen.id}", lib, chosen)
+        with raw:
+            persona_form.yaml_editor(lib, chosen)
+        with out:
+            for fmt, (label, ext, mime) in EXPORTS.items():
+                try:
+                    data = export(chosen, fmt, lib.avatar(chosen))
+                except PersonaError as exc:
+                    st.error(f"{label}: {exc}")
+                    continue
+                st.download_button(
+                    f"Download {label}",
+                    data=data,
+                    file_name=f"{chosen.id}.{'card.' if fmt.startswith('card') else ''}{ext}",
+                    mime=mime,
+                    key=f"export_{fmt}_{chosen.id}",
+                    icon=":material/download:",
+                )
+        with danger:
+            if st.button("Duplicate", key=f"copy_{chosen.id}", icon=":material/content_copy:"):
+                copy = lib.duplicate(chosen.id)
+                state["open_persona"] = copy.id
+                st.rerun()
+            with st.popover("Delete", icon=":material/delete:"):
+                st.write(f"Delete {plain(chosen.name)}'s file? Memories of it are kept.")
+                if st.button("Yes, delete", type="primary", key=f"delete_{chosen.id}"):
+                    lib.delete(chosen.id)
+                    state.pop("open_persona", None)
+                    st.rerun()
+
+with create:
+    persona_form.form("new", lib)
+
+with bring:
+    st.write(
+        "A Character Card (V1, V2 or V3; `.json`, or `.png` with the card inside), a "
+        "Pygmalion card, PersonaChat lines (`your persona: i have two dogs.`), a paragraph "
+        "describing a person, or a PersonaLab YAML file. Nothing in the file is run, fetched "
+        "or shown as HTML."
     )
-    submitted = st.form_submit_button("Save persona", type="primary")
-
-if submitted:
-    fields = ["name", "summary", "about", *LIST_FIELDS, "style", "assistant_role"]
-    data = {f: st.session_state.get(f"new_{f}", "") for f in fields}
-    for name in LIST_FIELDS:
-        data[name] = [line for line in data[name].splitlines() if line.strip()]
-    try:
-        persona = parse_persona(data)
-        path = lib.save(persona)
-    except PersonaError as exc:
-        st.error(f"Not saved: {exc}", icon=":material/error:")
-    else:
-        st.session_state["select_persona"] = persona.id
-        st.success(
-            f"Saved {persona.name} to `{path.name}`; it is now selected.",
-            icon=":material/check_circle:",
-        )
-        st.page_link(
-            "app_pages/chat.py", label=f"Chat with {persona.name} in mind", icon=":material/chat:"
-        )
-
-st.subheader("Library")
-for p in personas:
-    with st.expander(f"**{p.name}** · {p.summary}"):
-        st.code(p.to_yaml(), language="yaml")
+    role = st.radio(
+        "A card's character is",
+        ["assistant", "user"],
+        format_func={"assistant": "who the assistant plays", "user": "the user"}.get,
+        horizontal=True,
+        key="import_role",
+    )
+    upload = st.file_uploader(
+        "Persona file", type=["json", "png", "yaml", "yml", "txt"], key="import_file"
+    )
+    if upload is not None and st.button("Import", type="primary", icon=":material/upload:"):
+        try:
+            if upload.size > MAX_IMPORT_BYTES:
+                raise PersonaError(f"{upload.name} is larger than 10 MB")
+            imported = import_file(upload.getvalue(), upload.name, role)
+            saved = lib.add(imported.persona, imported.avatar)
+        except PersonaError as exc:
+            st.error(f"Not imported: {exc}", icon=":material/error:")
+        else:
+            state["open_persona"] = saved.id
+            st.success(
+                f"Imported {plain(saved.name)} ({imported.format}, mapped to the "
+                f"{imported.mapped_to}) as `{saved.id}`.",
+                icon=":material/check_circle:",
+            )
+            for note in imported.notes:
+                st.caption(plain(note))

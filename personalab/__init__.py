@@ -20,8 +20,9 @@ from personalab.errors import (
 )
 from personalab.factbook import FactBook, FactChange
 from personalab.judge import Judge, Verdict
+from personalab.library import PersonaLibrary
 from personalab.memory import MemoryStore, open_client
-from personalab.personas import Persona, PersonaLibrary
+from personalab.personas import Persona
 from personalab.prompts import ColumnKind, PromptPlan
 from personalab.records import Memory, NewMemory, Revision, ScoredMemory
 from personalab.retrieval import Recall, RecallPolicy

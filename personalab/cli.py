@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-from personalab import cli_memory
+from personalab import cli_memory, cli_personas
 from personalab.errors import PersonaLabError
 from personalab.settings import Settings
 
@@ -61,8 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="print JSON: passed and every check")
     check.set_defaults(run=_check)
 
-    personas = sub.add_parser("personas", help="list the persona library")
-    personas.set_defaults(run=_personas)
+    cli_personas.add_commands(sub)
 
     bench = sub.add_parser("bench", help="measure recall quality, latency, model speed, app start")
     bench.add_argument(
@@ -91,6 +90,7 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
     from personalab.engine import Engine
     from personalab.judge import Judge
     from personalab.prompts import ColumnKind
+    from personalab.seeding import ensure_seeded
 
     persona = cli_memory.open_persona(settings, args.persona)
     backend = backend_from_settings(settings)  # first: a wrong model path fails fast
@@ -98,6 +98,8 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
     engine = Engine(
         cli_memory.open_store(settings), backend, settings, judge=Judge(judge) if judge else None
     )
+    if settings.seed_personas:
+        ensure_seeded(engine, args.user, persona)
     kinds = (
         [ColumnKind.GENERIC, ColumnKind.PERSONALIZED] if args.compare else [ColumnKind.PERSONALIZED]
     )
@@ -156,17 +158,6 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
         if not checks:
             print(f"{persona.name} has no checkable constraints", file=sys.stderr)
     return 0 if report.passed else 3
-
-
-def _personas(args: argparse.Namespace, settings: Settings) -> int:
-    from personalab.personas import PersonaLibrary
-
-    personas, broken = PersonaLibrary(settings.personas_dir).load()
-    for p in personas:
-        print(f"{p.id:32} {p.summary or p.name}")
-    for b in broken:
-        print(f"broken: {b.file_name}: {b.reason}", file=sys.stderr)
-    return 0
 
 
 def _bench(args: argparse.Namespace, settings: Settings) -> int:

@@ -43,6 +43,10 @@ def add_commands(sub: argparse._SubParsersAction, scope) -> None:
     delete.add_argument("--all", action="store_true", help="forget every memory of this scope")
     delete.set_defaults(run=_delete)
 
+    reset = msub.add_parser("reset", help="forget everything and restore the persona's seed")
+    scope(reset)
+    reset.set_defaults(run=_reset)
+
     recall = sub.add_parser(
         "recall", help="what the personalized prompt would hold for messages (no model call)"
     )
@@ -61,7 +65,7 @@ def open_store(settings: Settings):
 
 
 def open_persona(settings: Settings, name: str):
-    from personalab.personas import PersonaLibrary
+    from personalab.library import PersonaLibrary
 
     return PersonaLibrary(settings.personas_dir).get(name)
 
@@ -166,11 +170,26 @@ def _delete(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _reset(args: argparse.Namespace, settings: Settings) -> int:
+    from personalab.seeding import reset_demo
+
+    persona = open_persona(settings, args.persona)
+    saved = reset_demo(memory_engine(settings.replace(fact_extraction="rules")), args.user, persona)
+    print(
+        f"restored the seed of {persona.name}: {len(saved.turns)} turns, {len(saved.facts)} facts",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def _recall(args: argparse.Namespace, settings: Settings) -> int:
     from personalab.prompts import ColumnKind
+    from personalab.seeding import ensure_seeded
 
     persona = open_persona(settings, args.persona)
     engine = memory_engine(settings.replace(fact_extraction="rules"))
+    if settings.seed_personas:
+        ensure_seeded(engine, args.user, persona)
     results = []
     for message in args.messages:
         recalled = engine.recall(args.user, persona, message, args.session)

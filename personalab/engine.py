@@ -250,6 +250,7 @@ class Engine:
             recalled.recent,
             self.budget,
             reminder=self.settings.constraint_reminder,
+            local=self.backend is None or self.backend.is_local,
         )
 
     def compare(

@@ -20,12 +20,13 @@ from personalab.embedding import Embedder
 from personalab.errors import MemoryStoreError
 from personalab.index import ScopeIndex
 from personalab.personas import slugify
-from personalab.records import Memory, NewMemory
+from personalab.records import Memory, NewMemory, Revision
 from personalab.redaction import redact
 
 MAX_BATCH = 5000  # Chroma accepts at most 5,461 records per add
 PAGE = 5000  # records per read when a scope is loaded
 MAX_SCOPES = 64  # scopes mirrored in process at once (least recently used are dropped)
+MARKS = "personalab-scopes"  # one record per scope: when it was seeded, and the like
 
 
 def open_client(path: Path) -> chromadb.ClientAPI:
@@ -156,6 +157,7 @@ class MemoryStore:
                 category=item.category,
                 key=item.key,
                 sources=tuple(item.sources),
+                private=item.private,
             )
             for i, item in enumerate(items)
             if item.text.strip()
@@ -193,6 +195,37 @@ class MemoryStore:
             scope.add([memory], [vector])
         return memory
 
+    def edit(self, user: str, persona: str, memory_id: str, text: str) -> Memory:
+        """Change a memory's words (embedded again); the old words stay in its history."""
+        old = self.get(user, persona, memory_id)
+        if old is None:
+            raise MemoryStoreError(f"no memory {memory_id!r} for {user}/{persona}")
+        if not text.strip():
+            raise MemoryStoreError("a memory cannot be empty; delete it instead")
+        revision = Revision(old.text, old.changed_at, "", "edited")
+        new = old.evolve(
+            text=text.strip(), updated_at=time.time(), history=old.history + (revision,)
+        )
+        return self.replace(user, persona, new)
+
+    def set_private(self, user: str, persona: str, ids: Iterable[str], private: bool) -> int:
+        """Mark memories private (kept from models not on this machine) or not; returns count."""
+        scope = self.scope(user, persona)
+        collection = self._collection(user, persona, create=False)
+        changed = [m.evolve(private=private) for i in ids if (m := scope.records.get(i))]
+        if collection is None or not changed:
+            return 0
+        with scope.lock:
+            try:
+                collection.update(
+                    ids=[m.id for m in changed], metadatas=[m.to_metadata() for m in changed]
+                )
+            except Exception as exc:
+                raise MemoryStoreError(f"could not save to memory: {_reason(exc)}") from exc
+            for memory in changed:  # the vector is unchanged: update the mirror in place
+                scope.records[memory.id] = memory
+        return len(changed)
+
     def delete(self, user: str, persona: str, ids: Iterable[str]) -> None:
         """Delete the given memories of this scope."""
         ids = list(ids)
@@ -219,7 +252,34 @@ class MemoryStore:
             self._scopes.pop(name, None)
             self._collections.pop(name, None)
 
+    def mark(self, user: str, persona: str, name: str, value: float | str | bool) -> None:
+        """Remember a fact about the scope itself (e.g. when it was seeded); outlives forget_all."""
+        marks = self._marks()
+        key = collection_name(user, persona)
+        current = self.marks(user, persona) | {name: value}
+        try:
+            marks.upsert(ids=[key], embeddings=[[0.0]], metadatas=[current], documents=[key])
+        except Exception as exc:
+            raise MemoryStoreError(f"could not save to memory: {_reason(exc)}") from exc
+
+    def marks(self, user: str, persona: str) -> dict:
+        found = self._marks().get(ids=[collection_name(user, persona)], include=["metadatas"])
+        return dict(found["metadatas"][0] or {}) if found["ids"] else {}
+
+    def marked(self, user: str, persona: str, name: str) -> bool:
+        return name in self.marks(user, persona)
+
     # -- internals -------------------------------------------------------------------------
+
+    def _marks(self):
+        found = self._collections.get(MARKS)
+        if found is None:
+            try:
+                found = self.client.get_or_create_collection(MARKS, embedding_function=None)
+            except Exception as exc:
+                raise MemoryStoreError(f"cannot open the memory store: {_reason(exc)}") from exc
+            self._collections[MARKS] = found
+        return found
 
     def _write(
         self, user: str, persona: str, memories: list[Memory], vectors: list[list[float]]

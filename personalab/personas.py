@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
-from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import (
@@ -23,8 +22,9 @@ from personalab.errors import PersonaError
 
 LIST_FIELDS = ("interests", "preferences", "goals", "constraints")
 TEXT_FIELDS = ("summary", "about", "style", "assistant_role")
-MAX_ITEM_CHARS = 300
-MAX_FILE_BYTES = 64 * 1024
+MAX_ITEM_CHARS = 2000
+MAX_TEXT_CHARS = 20_000  # long card descriptions import whole; the prompt takes what fits
+MAX_FILE_BYTES = 1024 * 1024
 
 
 class Constraint(BaseModel):
@@ -53,20 +53,56 @@ class Constraint(BaseModel):
         return [Check(self.text, **k) for k in kinds if k]
 
 
+class SeedTurn(BaseModel):
+    """A turn of the persona's history, said some days before the demo starts."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    text: str = Field(min_length=1, max_length=MAX_ITEM_CHARS)
+    role: Literal["user", "assistant"] = "user"
+    days_ago: float = Field(default=1.0, ge=0, le=3650)
+
+
+class Seed(BaseModel):
+    """What this person said before: facts stored as they are, and earlier turns."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    facts: list[str] = Field(default_factory=list, max_length=100)
+    turns: list[SeedTurn] = Field(default_factory=list, max_length=500)
+
+    @property
+    def size(self) -> int:
+        return len(self.facts) + len(self.turns)
+
+
+class Probe(BaseModel):
+    """A question whose answer should draw on something the persona's seed holds."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    question: str = Field(min_length=1, max_length=MAX_ITEM_CHARS)
+    recalls: str = Field(default="", max_length=MAX_ITEM_CHARS)  # words of the seed memory
+
+
 class Persona(BaseModel):
     """Who the assistant talks to; fields it does not know are kept, so files round-trip."""
 
     model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
 
-    name: str = Field(min_length=1, max_length=80)
-    summary: str = Field(default="", max_length=200)
-    about: str = Field(default="", max_length=1500)
-    interests: list[str] = Field(default_factory=list, max_length=20)
-    preferences: list[str] = Field(default_factory=list, max_length=20)
-    goals: list[str] = Field(default_factory=list, max_length=20)
-    constraints: list[Constraint] = Field(default_factory=list, max_length=20)
-    style: str = Field(default="", max_length=500)
-    assistant_role: str = Field(default="", max_length=500)
+    name: str = Field(min_length=1, max_length=120)
+    summary: str = Field(default="", max_length=500)
+    about: str = Field(default="", max_length=MAX_TEXT_CHARS)
+    interests: list[str] = Field(default_factory=list, max_length=50)
+    preferences: list[str] = Field(default_factory=list, max_length=50)
+    goals: list[str] = Field(default_factory=list, max_length=50)
+    constraints: list[Constraint] = Field(default_factory=list, max_length=50)
+    style: str = Field(default="", max_length=MAX_TEXT_CHARS)
+    assistant_role: str = Field(default="", max_length=MAX_TEXT_CHARS)
+    tags: list[str] = Field(default_factory=list, max_length=30)
+    avatar: str = Field(default="", max_length=200)  # an image file beside the persona's YAML
+    seed: Seed = Field(default_factory=Seed)
+    probes: list[Probe] = Field(default_factory=list, max_length=50)
     _file_id: str = PrivateAttr(default="")
 
     @field_validator(*LIST_FIELDS, mode="before")
@@ -95,8 +131,11 @@ class Persona(BaseModel):
 
     @field_validator("constraints", mode="before")
     @classmethod
-    def _constraints(cls, value: list) -> list:
+    def _constraints(cls, value: object) -> list:
         """A constraint is its text, or a mapping with its text and checks."""
+        value = cls._as_list(value)  # this validator runs before the shared one
+        if not isinstance(value, list):
+            raise ValueError("must be a list of constraints")
         items = []
         for item in value:
             if isinstance(item, str):
@@ -119,10 +158,19 @@ class Persona(BaseModel):
         """The machine checks of the persona's constraints."""
         return [check for c in self.constraints for check in c.checks()]
 
-    @field_validator(*TEXT_FIELDS, mode="before")
+    @field_validator(*TEXT_FIELDS, "avatar", mode="before")
     @classmethod
     def _none_is_empty(cls, value: object) -> object:
         return "" if value is None else value
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tags(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list):
+            return [str(t).strip()[:40] for t in value if str(t).strip()]
+        return value
 
     @property
     def id(self) -> str:
@@ -142,7 +190,11 @@ class Persona(BaseModel):
 
     def to_yaml(self) -> str:
         """YAML text of every field, unknown ones included; empty optional fields left out."""
-        data = {k: v for k, v in self.model_dump().items() if v not in ("", [], None)}
+        data = {
+            k: v
+            for k, v in self.model_dump().items()
+            if v not in ("", [], None, {"facts": [], "turns": []})
+        }
         return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 
@@ -153,16 +205,21 @@ def slugify(text: str) -> str:
     return slug or "persona"
 
 
-def describe_validation_error(exc: ValidationError) -> str:
-    """One readable line per problem, e.g. 'name: must not be empty'."""
-    lines = []
+def validation_messages(exc: ValidationError) -> list[tuple[str, str]]:
+    """(field path, readable message) per problem, e.g. ('name', 'must not be empty')."""
+    found = []
     for err in exc.errors():
         where = ".".join(str(p) for p in err["loc"]) or "persona"
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "string_too_short" and err.get("ctx", {}).get("min_length") == 1:
             msg = "must not be empty"
-        lines.append(f"{where}: {msg}")
-    return "; ".join(lines)
+        found.append((where, msg))
+    return found
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One readable line per problem, e.g. 'name: must not be empty'."""
+    return "; ".join(f"{where}: {msg}" for where, msg in validation_messages(exc))
 
 
 def parse_persona(data: object) -> Persona:
@@ -173,73 +230,3 @@ def parse_persona(data: object) -> Persona:
         return Persona.model_validate(data)
     except ValidationError as exc:
         raise PersonaError(describe_validation_error(exc)) from exc
-
-
-@dataclass(frozen=True)
-class BrokenPersonaFile:
-    """A file in the library that could not be loaded, and why."""
-
-    file_name: str
-    reason: str
-
-
-class PersonaLibrary:
-    """The personas/*.yaml folder: load all (reporting broken files by name), get one, save one."""
-
-    def __init__(self, directory: Path):
-        self.directory = Path(directory)
-
-    def load(self) -> tuple[list[Persona], list[BrokenPersonaFile]]:
-        """Every valid persona sorted by name, and the files that could not be read."""
-        personas: dict[str, Persona] = {}
-        broken: list[BrokenPersonaFile] = []
-        if not self.directory.is_dir():
-            return [], []
-        for path in sorted(self.directory.glob("*.y*ml")):
-            try:
-                persona = self._read(path)
-            except PersonaError as exc:
-                broken.append(BrokenPersonaFile(path.name, str(exc)))
-                continue
-            persona._file_id = path.stem
-            personas[persona.id] = persona
-        return sorted(personas.values(), key=lambda p: p.name.lower()), broken
-
-    def get(self, persona_id: str) -> Persona:
-        """The persona with this id (or name), or PersonaError listing what exists."""
-        personas, _ = self.load()
-        for persona in personas:
-            if persona_id in (persona.id, persona.name, slugify(persona.name)):
-                return persona
-        known = ", ".join(p.id for p in personas) or "none"
-        raise PersonaError(f"no persona {persona_id!r} in {self.directory} (known: {known})")
-
-    def path_for(self, persona: Persona) -> Path:
-        return self.directory / f"{persona.id}.yaml"
-
-    def save(self, persona: Persona, overwrite: bool = False) -> Path:
-        """Write persona to <id>.yaml; refuses to replace an existing persona unless asked."""
-        path = self.path_for(persona)
-        taken = {n for p in self.load()[0] for n in (p.id, slugify(p.name))}
-        if not overwrite and (path.exists() or slugify(persona.name) in taken):
-            raise PersonaError(f"a persona named {persona.name!r} already exists ({path.name})")
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".yaml.tmp")
-            tmp.write_text(persona.to_yaml(), encoding="utf-8")
-            tmp.replace(path)
-        except OSError as exc:
-            raise PersonaError(f"cannot save {path}: {exc.strerror or exc}") from exc
-        return path
-
-    @staticmethod
-    def _read(path: Path) -> Persona:
-        try:
-            if path.stat().st_size > MAX_FILE_BYTES:
-                raise PersonaError(f"file is larger than {MAX_FILE_BYTES // 1024} KiB")
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as exc:
-            raise PersonaError(f"cannot read file: {exc}") from exc
-        except yaml.YAMLError as exc:
-            raise PersonaError(f"not valid YAML: {str(exc).splitlines()[0]}") from exc
-        return parse_persona(data)

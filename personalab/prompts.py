@@ -78,6 +78,7 @@ class PromptPlan:
     prompt_tokens: int = 0
     facts_left_out: int = 0
     question: str = ""  # the user's message as typed
+    held_back: int = 0  # private memories kept from a model that is not on this machine
 
     def to_json(self) -> dict:
         return {
@@ -85,6 +86,7 @@ class PromptPlan:
             "messages": [{"role": m.role, "content": m.content} for m in self.messages],
             "facts": [f.to_json() for f in self.facts],
             "facts_left_out": self.facts_left_out,
+            "held_back": self.held_back,
             "memories": [m.to_json() for m in self.memories],
             "persona_fields": [{"field": k, "value": v} for k, v in self.persona_fields],
             "recent_turns": len(self.history),
@@ -141,8 +143,19 @@ def build(
     history: list[Memory],
     budget: Budget,
     reminder: bool = True,
+    local: bool = True,
 ) -> PromptPlan:
-    """Messages for one column kind, fitted into the model's context window."""
+    """Messages for one column kind, fitted into the model's context window.
+
+    With a model that is not on this machine (local=False), private memories stay out.
+    """
+    held_back = 0
+    if not local and kind is not ColumnKind.GENERIC:
+        before = len(facts) + len(memories) + len(history)
+        facts = [f for f in facts if not f.memory.private]
+        memories = [m for m in memories if not m.memory.private]
+        history = [t for t in history if not t.private]
+        held_back = before - len(facts) - len(memories) - len(history)
     available = budget.available
     question = message
     fields: list[tuple[str, str]] = []
@@ -192,5 +205,5 @@ def build(
     messages.append(ChatMessage("user", message))
     left_out = len(facts) - len(chosen_facts) if kind.uses_memory else 0
     return PromptPlan(
-        kind, messages, chosen_facts, chosen, fields, recent, used, left_out, question
+        kind, messages, chosen_facts, chosen, fields, recent, used, left_out, question, held_back
     )

@@ -39,6 +39,7 @@ class Memory:
     kind: str = "turn"
     metadata: dict[str, Scalar] = field(default_factory=dict)
     updated_at: float = 0.0
+    private: bool = False  # never sent to a model that is not on this machine
     # Facts only: what the fact is about, the turns it came from, and its earlier values.
     category: str = ""
     key: str = ""
@@ -62,13 +63,20 @@ class Memory:
     @classmethod
     def from_json(cls, data: dict) -> Memory:
         """The inverse of to_json (unknown keys ignored); raises ValueError on a bad record."""
+        if not isinstance(data, dict):
+            raise ValueError("each line must be a JSON object")
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         missing = {"id", "text", "role", "created_at", "session", "user", "persona"} - set(values)
         if missing:
             raise ValueError(f"missing {', '.join(sorted(missing))}")
-        values["sources"] = tuple(str(s) for s in values.get("sources") or ())
-        values["history"] = tuple(Revision(**r) for r in values.get("history") or ())
+        if not isinstance(values.get("metadata", {}), dict):
+            raise ValueError("metadata must be an object")
+        try:
+            values["sources"] = tuple(str(s) for s in values.get("sources") or ())
+            values["history"] = tuple(Revision(**r) for r in values.get("history") or ())
+        except TypeError as exc:
+            raise ValueError("history entries need text, at, source and change") from exc
         memory = cls(**values)
         memory.validate()
         return memory
@@ -80,8 +88,13 @@ class Memory:
             raise ValueError(f"role must be one of {', '.join(ROLES)}, not {self.role!r}")
         if not isinstance(self.text, str) or not self.text.strip():
             raise ValueError("text must be a non-empty string")
-        if not isinstance(self.created_at, int | float):
+        if not isinstance(self.created_at, int | float) or isinstance(self.created_at, bool):
             raise ValueError("created_at must be a number (seconds since 1970)")
+        if not isinstance(self.private, bool):
+            raise ValueError("private must be true or false")
+        for name in ("id", "session", "user", "persona", "category", "key"):
+            if not isinstance(getattr(self, name), str):
+                raise ValueError(f"{name} must be text")
         for key, value in self.metadata.items():
             if not isinstance(value, Scalar):
                 raise ValueError(f"metadata {key!r} must be text, a number or true/false")
@@ -94,6 +107,7 @@ class Memory:
             "kind": self.kind,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
+            "private": self.private,
             "session": self.session,
             "user": self.user,
             "persona": self.persona,
@@ -125,6 +139,7 @@ class Memory:
                 if k.startswith(EXTRA_PREFIX)
             },
             updated_at=float(meta.get("updated_at", 0.0)),
+            private=bool(meta.get("private", False)),
             category=str(meta.get("category", "")),
             key=str(meta.get("key", "")),
             sources=tuple(json.loads(meta.get("sources") or "[]")),
@@ -148,6 +163,7 @@ class NewMemory:
     category: str = ""
     key: str = ""
     sources: tuple[str, ...] = ()
+    private: bool = False
 
 
 @dataclass(frozen=True)

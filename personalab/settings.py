@@ -48,6 +48,7 @@ class Settings:
     memory_token_budget: int = 300  # most prompt tokens spent on episodes
     fact_token_budget: int = 0  # most prompt tokens spent on facts; 0: 40 % of what the model has
     recent_turns: int = 4
+    seed_personas: bool = True  # load a persona's seed history the first time a user opens it
     # Restate the persona's hard constraints after the user's message (small models follow a
     # rule next to the question far more often than one in the system prompt).
     constraint_reminder: bool = True

@@ -29,6 +29,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("PERSONALAB_PERSONAS_DIR", str(personas))
     monkeypatch.setenv("PERSONALAB_MAX_TOKENS", "48")
     monkeypatch.setenv("PERSONALAB_TEMPERATURE", "0")
+    monkeypatch.setenv("PERSONALAB_SEED_PERSONAS", "0")  # tests that want seeds turn them on
     # `python -m personalab` in a subprocess finds the package from any working directory.
     monkeypatch.setenv(
         "PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))

@@ -68,23 +68,43 @@ def test_memory_page_lists_deletes_and_forgets():
 
 
 def test_new_persona_form_rejects_bad_input_and_saves_good_input(isolated_env):
-    """Personas: an empty name is refused with a reason; a valid persona is saved and selected."""
+    """Personas: an empty name is refused next to the field and writes nothing; a valid persona
+    is saved and selected."""
+    folder = isolated_env / "personas"
+    before = sorted(p.name for p in folder.iterdir())
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     at.switch_page("app_pages/personas.py").run()
-    save = next(b for b in at.button if b.label == "Save persona")
     at.text_area(key="new_about").set_value("Nobody at all")
-    save.click().run()
-    assert any("name: must not be empty" in e.value for e in at.error)
-    assert not (isolated_env / "personas" / "nobody-at-all.yaml").exists()
+    next(b for b in at.button if b.label == "Save persona").click().run()
+    assert any(e.value == "Name: must not be empty" for e in at.error)
+    assert sorted(p.name for p in folder.iterdir()) == before
 
     at.text_input(key="new_name").set_value("Kofi Mensah")
     at.text_area(key="new_constraints").set_value("No car.\nLives in Accra.")
     next(b for b in at.button if b.label == "Save persona").click().run()
     assert any("Saved Kofi Mensah" in s.value for s in at.success)
-    saved = (isolated_env / "personas" / "kofi-mensah.yaml").read_text()
-    assert "Lives in Accra." in saved
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*before, "kofi-mensah.yaml"])
+    assert "Lives in Accra." in (folder / "kofi-mensah.yaml").read_text()
     at.run()
     assert at.selectbox(key="persona_id").value == "kofi-mensah"
+
+
+def test_personas_page_shows_the_library_edits_and_names_broken_files(isolated_env):
+    """The library is shown as cards; a broken file is named; an edit keeps seeds and checks."""
+    folder = isolated_env / "personas"
+    (folder / "oops.yaml").write_text("name: [\n")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at.switch_page("app_pages/personas.py").run()
+    assert any("oops.yaml" in w.value for w in at.main.warning)
+    assert any("Lena Vogel" in m.value for m in at.markdown)
+    next(b for b in at.button if b.key == "open_lena-vegan-marathoner").click().run()
+    at.text_input(key="edit_lena-vegan-marathoner_summary").set_value("Vegan runner, Berlin")
+    next(b for b in at.button if b.label == "Save persona").click().run()
+    from personalab import PersonaLibrary
+
+    lena = PersonaLibrary(folder).get("lena-vegan-marathoner")
+    assert lena.summary == "Vegan runner, Berlin"
+    assert lena.seed.size == 12 and len(lena.checks()) == 2
 
 
 def test_a_broken_persona_file_is_named_in_the_sidebar(isolated_env):

@@ -7,13 +7,18 @@ from personalab.personas import parse_persona, slugify
 from tests.conftest import LIBRARY
 
 
-def test_shipped_library_has_six_diverse_valid_personas():
-    """At least 6 personas load with no broken file, each with concrete constraints."""
+def test_shipped_library_has_twelve_diverse_valid_personas():
+    """At least 12 personas load with no broken file, each with constraints, a seed and probes;
+    most carry machine checks, and several ask for answers in another language."""
     personas, broken = PersonaLibrary(LIBRARY).load()
     assert broken == []
-    assert len(personas) >= 6
+    assert len(personas) >= 12
     for p in personas:
         assert p.about and p.constraints and p.preferences and p.style, p.name
+        assert p.seed.size and p.probes, p.name
+    assert sum(1 for p in personas if p.checks()) >= 8
+    assert sum(1 for p in personas for c in p.checks() if c.language) >= 2
+    assert any(not p.name.isascii() for p in personas)
     assert len({p.id for p in personas}) == len(personas)
 
 
@@ -34,8 +39,10 @@ def test_validation_messages_are_readable():
     """An empty name and an overlong item each get a plain message."""
     with pytest.raises(PersonaError, match="name: must not be empty"):
         parse_persona({"name": "  "})
-    with pytest.raises(PersonaError, match="interests.*at most 300"):
-        parse_persona({"name": "A", "interests": ["x" * 301]})
+    with pytest.raises(PersonaError, match="interests.*at most 2000"):
+        parse_persona({"name": "A", "interests": ["x" * 2001]})
+    with pytest.raises(PersonaError, match="constraints: must be a list"):
+        parse_persona({"name": "A", "constraints": 5})
     with pytest.raises(PersonaError, match="mapping"):
         parse_persona(["not", "a", "mapping"])
 
@@ -49,9 +56,9 @@ def test_list_fields_accept_text_with_one_item_per_line():
 def test_unknown_fields_survive_a_round_trip(tmp_path):
     """Fields PersonaLab does not know (e.g. from a character card) are written back."""
     lib = PersonaLibrary(tmp_path)
-    lib.save(parse_persona({"name": "Card Import", "creator_notes": "keep me", "tags": ["a"]}))
+    lib.save(parse_persona({"name": "Card Import", "creator_notes": "keep me", "x": {"y": [1]}}))
     loaded = lib.get("card-import")
-    assert loaded.model_extra == {"creator_notes": "keep me", "tags": ["a"]}
+    assert loaded.model_extra == {"creator_notes": "keep me", "x": {"y": [1]}}
 
 
 def test_save_uses_a_safe_file_name_and_refuses_to_overwrite(tmp_path):

@@ -121,6 +121,11 @@ def show_details(data: dict, label: str = "Memories and profile behind this repl
                 )
             else:
                 st.write("No facts about the user are known yet.")
+            if prompt.get("held_back"):
+                st.caption(
+                    f":material/lock: {prompt['held_back']} private memories were held back: "
+                    "this model is not on this machine."
+                )
             if prompt.get("facts_left_out"):
                 st.caption(
                     f"{prompt['facts_left_out']} less relevant facts did not fit the fact budget."

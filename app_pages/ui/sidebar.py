@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from app_pages.ui.resources import base_settings, discovery, library, settings
-from personalab import Persona, Settings
+from app_pages.ui.resources import base_settings, discovery, library, settings, store
+from personalab import Engine, MemoryStoreError, Persona, Settings
 from personalab.discovery import FoundModel
+from personalab.seeding import ensure_seeded
 
 BACKEND_LABELS = {"offline": "Offline (llama.cpp)", "openai": "OpenAI-compatible server"}
 
@@ -93,12 +94,24 @@ def context() -> Context:
 
 
 def require_persona(ctx: Context) -> Persona:
+    """The chosen persona (its seed history loaded on first use), or a stop with how to pick."""
     if ctx.persona is None:
         st.info("Pick a persona in the sidebar, or create one on the Personas page.")
         st.page_link(
             "app_pages/personas.py", label="Create a persona", icon=":material/person_add:"
         )
         st.stop()
+    seeded = st.session_state.setdefault("seeded_scopes", set())
+    key = f"{ctx.user}\0{ctx.persona.id}"
+    if ctx.settings.seed_personas and key not in seeded:
+        try:
+            with st.spinner(f"Loading what {ctx.persona.name} said before…"):
+                ensure_seeded(
+                    Engine(store(ctx.settings), None, ctx.settings), ctx.user, ctx.persona
+                )
+            seeded.add(key)
+        except MemoryStoreError as exc:  # the page still works; the memory error shows there
+            st.warning(f"The persona's earlier history was not loaded: {exc}")
     return ctx.persona
 
 

@@ -189,7 +189,7 @@ def model_speed(settings: Settings, runs: int = 5) -> dict:
     from llama_cpp import Llama
 
     from personalab.backends import EmbeddedBackend, GenerationOptions
-    from personalab.personas import PersonaLibrary
+    from personalab.library import PersonaLibrary
 
     folder = Path(tempfile.mkdtemp(prefix="personalab-bench-"))
     try:

@@ -17,8 +17,8 @@ from personalab.backends import ChatBackend
 from personalab.embedding import Embedder
 from personalab.engine import Engine
 from personalab.judge import Judge
+from personalab.library import PersonaLibrary
 from personalab.memory import MemoryStore, open_client
-from personalab.personas import PersonaLibrary
 from personalab.prompts import ColumnKind
 from personalab.settings import Settings
 

@@ -1,0 +1,80 @@
+"""The persona library: free ids, copies, deletion, avatars, and the `persona` commands."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from personalab import PersonaError, PersonaLibrary
+from personalab.personas import parse_persona
+
+
+def cli(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "personalab", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_a_copy_gets_a_free_id_and_keeps_everything(isolated_env):
+    """Duplicating keeps every field and seed under a new, numbered file; nothing is replaced."""
+    lib = PersonaLibrary(isolated_env / "personas")
+    copy = lib.duplicate("lena-vegan-marathoner")
+    again = lib.duplicate("lena-vegan-marathoner")
+    assert copy.id != again.id and copy.name.endswith("(copy)")
+    original = lib.get("lena-vegan-marathoner")
+    assert lib.get(copy.id).seed == original.seed and lib.get(copy.id).checks() == original.checks()
+
+
+def test_hostile_or_clashing_names_never_touch_other_files(isolated_env):
+    """A name like ../../etc/passwd stays inside the folder; a clashing import gets a new id."""
+    lib = PersonaLibrary(isolated_env / "personas")
+    before = {p.name: p.read_bytes() for p in (isolated_env / "personas").iterdir()}
+    added = lib.add(parse_persona({"name": "../../etc/passwd"}))
+    clash = lib.add(parse_persona({"name": "Lena Vogel"}))
+    assert (isolated_env / "personas" / f"{added.id}.yaml").is_file()
+    assert clash.name == "Lena Vogel (2)" and f"{clash.id}.yaml" not in before
+    after = {p.name: p.read_bytes() for p in (isolated_env / "personas").iterdir()}
+    assert {k: v for k, v in after.items() if k in before} == before
+
+
+def test_avatars_must_be_png_and_stay_in_the_folder(isolated_env):
+    """An avatar is stored beside the file; non-PNG data is refused with a message."""
+    lib = PersonaLibrary(isolated_env / "personas")
+    with pytest.raises(PersonaError, match="PNG"):
+        lib.save_avatar("x", b"GIF89a....")
+    name = lib.save_avatar("../../x", b"\x89PNG\r\n\x1a\nfake")
+    assert (isolated_env / "personas" / name).is_file() and "/" not in name
+
+
+def test_delete_removes_the_file_only(isolated_env):
+    """Deleting a persona removes its YAML; other personas stay."""
+    lib = PersonaLibrary(isolated_env / "personas")
+    count = len(lib.load()[0])
+    lib.delete("sofia-nursing-student")
+    assert len(lib.load()[0]) == count - 1
+    with pytest.raises(PersonaError, match="no persona"):
+        lib.get("sofia-nursing-student")
+
+
+def test_persona_commands_list_show_export_and_delete(isolated_env):
+    """`persona list --json`, `show`, `export --format yaml`, and `delete` work end to end, and a
+    broken file is named on stderr."""
+    (isolated_env / "personas" / "oops.yaml").write_text("name: [\n")
+    listing = cli("persona", "list", "--json")
+    assert listing.returncode == 0 and "broken: oops.yaml" in listing.stderr
+    rows = json.loads(listing.stdout)
+    assert len(rows) >= 12 and all(r["seed_memories"] > 0 for r in rows)
+    shown = cli("persona", "show", "lena-vegan-marathoner")
+    assert shown.returncode == 0 and "strictly vegan" in shown.stdout
+    out = isolated_env / "lena.yaml"
+    exported = cli(
+        "persona", "export", "lena-vegan-marathoner", "--format", "yaml", "--out", str(out)
+    )
+    assert (
+        exported.returncode == 0
+        and parse_persona(yaml.safe_load(out.read_text())).name == "Lena Vogel"
+    )
+    assert cli("persona", "delete", "lena-vegan-marathoner").returncode == 0
+    assert cli("persona", "show", "lena-vegan-marathoner").returncode == 1
