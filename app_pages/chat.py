@@ -20,6 +20,11 @@ for entry in thread:
             st.markdown(entry["data"]["text"])
             details.show_details(entry["data"])
 
+private = st.toggle(
+    "Don't remember this conversation",
+    key=f"no_memory_{ctx.session}",
+    help="Replies still use what is already remembered; nothing new is stored.",
+)
 typed = st.chat_input(f"Message (as {ctx.user})", key="chat_message", max_chars=4000)
 message = replies.next_message("chat", typed)
 if message:
@@ -28,7 +33,7 @@ if message:
     with st.chat_message("assistant"):
         engine = replies.attempt(lambda: resources.engine(ctx.settings))
         reply = engine and replies.attempt(
-            lambda: engine.reply(ctx.user, persona, message, ctx.session)
+            lambda: engine.reply(ctx.user, persona, message, ctx.session, remember=not private)
         )
         data = replies.stream(reply)
     if data is None:

@@ -30,8 +30,46 @@ def add_commands(sub: argparse._SubParsersAction, scope) -> None:
     listing = msub.add_parser("list", help="list the memories of a user x persona")
     scope(listing)
     listing.add_argument("--kind", choices=("turn", "fact"), help="only turns or only facts")
+    listing.add_argument("--role", choices=ROLES, help="only what the user or assistant said")
+    listing.add_argument("--session", help="only this session")
+    listing.add_argument("--since", help="only from this date (YYYY-MM-DD) on")
+    listing.add_argument("--until", help="only up to this date (YYYY-MM-DD)")
+    listing.add_argument("--private", action="store_true", default=None, help="only private")
     listing.add_argument("--json", action="store_true", help="print JSON")
     listing.set_defaults(run=_list)
+
+    search = msub.add_parser("search", help="the facts and turns a query recalls, with scores")
+    scope(search)
+    search.add_argument("query")
+    search.add_argument("-k", type=int, default=8, help="turns to show (default 8)")
+    search.add_argument("--json", action="store_true", help="print JSON")
+    search.set_defaults(run=_search)
+
+    edit = msub.add_parser("edit", help="change a memory's words (history kept) or privacy")
+    scope(edit)
+    edit.add_argument("id", help="memory id (or a unique prefix)")
+    edit.add_argument("text", nargs="?", help="the new words")
+    privacy = edit.add_mutually_exclusive_group()
+    privacy.add_argument("--private", action="store_true", help="keep it from remote models")
+    privacy.add_argument("--shared", action="store_true", help="let remote models see it")
+    edit.add_argument("--json", action="store_true", help="print the memory as JSON")
+    edit.set_defaults(run=_edit)
+
+    history = msub.add_parser("history", help="the earlier values of a fact (or memory)")
+    scope(history)
+    history.add_argument("id", help="memory id (or a unique prefix)")
+    history.add_argument("--json", action="store_true", help="print JSON")
+    history.set_defaults(run=_history)
+
+    forget = msub.add_parser("forget", help="forget every memory of a user x persona")
+    scope(forget)
+    forget.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    forget.set_defaults(run=_forget)
+
+    imp = msub.add_parser("import", help="read memories back from what `memory export` wrote")
+    scope(imp)
+    imp.add_argument("file", type=Path, help="a JSON lines file")
+    imp.set_defaults(run=_import)
 
     export = msub.add_parser("export", help="print the memories as JSON lines")
     scope(export)
@@ -59,9 +97,9 @@ def add_commands(sub: argparse._SubParsersAction, scope) -> None:
 
 def open_store(settings: Settings):
     from personalab.embedding import Embedder
-    from personalab.memory import MemoryStore, open_client
+    from personalab.memory import store_from_settings
 
-    return MemoryStore(open_client(settings.memory_dir), Embedder(settings.embedder))
+    return store_from_settings(settings, Embedder(settings.embedder))
 
 
 def open_persona(settings: Settings, name: str):
@@ -135,9 +173,28 @@ def _add(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _day(text: str | None, end: bool = False) -> float | None:
+    if not text:
+        return None
+    try:
+        day = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise PersonaLabError(f"dates are YYYY-MM-DD, not {text!r}") from exc
+    return day.timestamp() + (86400 if end and len(text) <= 10 else 0)
+
+
 def _list(args: argparse.Namespace, settings: Settings) -> int:
     persona = open_persona(settings, args.persona)
-    memories = open_store(settings).list(args.user, persona.id, kind=args.kind)
+    memories = open_store(settings).list(args.user, persona.id, args.session, args.kind)
+    since, until = _day(args.since), _day(args.until, end=True)
+    memories = [
+        m
+        for m in memories
+        if (args.role is None or m.role == args.role)
+        and (since is None or m.created_at >= since)
+        and (until is None or m.created_at < until)
+        and (args.private is None or m.private)
+    ]
     if args.json:
         print(json.dumps([m.to_json() for m in memories], ensure_ascii=False, indent=2))
         return 0
@@ -167,6 +224,90 @@ def _delete(args: argparse.Namespace, settings: Settings) -> int:
         print(f"deleted {len(full)} memories", file=sys.stderr)
     else:
         raise PersonaLabError("name memory ids to delete, or pass --all")
+    return 0
+
+
+def _one(store, user: str, persona_id: str, prefix: str):
+    matches = [m for m in store.list(user, persona_id) if m.id.startswith(prefix)]
+    if len(matches) != 1:
+        what = "no memory" if not matches else f"{len(matches)} memories"
+        raise PersonaLabError(f"{what} of {user}/{persona_id} start with {prefix!r}")
+    return matches[0]
+
+
+def _search(args: argparse.Namespace, settings: Settings) -> int:
+    from dataclasses import replace
+
+    persona = open_persona(settings, args.persona)
+    engine = memory_engine(settings.replace(fact_extraction="rules"))
+    engine.policy = replace(engine.policy, episodes=args.k)
+    recalled = engine.recall(args.user, persona, args.query, "")
+    hits = recalled.facts[: args.k] + recalled.episodes
+    if args.json:
+        print(json.dumps([h.to_json() for h in hits], ensure_ascii=False, indent=2))
+        return 0
+    for h in hits:
+        print(f"{h.score:5.2f} {h.memory.kind:4} {h.memory.id[:8]} {h.memory.text}")
+    return 0
+
+
+def _edit(args: argparse.Namespace, settings: Settings) -> int:
+    store, persona = open_store(settings), open_persona(settings, args.persona)
+    memory = _one(store, args.user, persona.id, args.id)
+    if args.text is None and not (args.private or args.shared):
+        raise PersonaLabError("give the new words, or --private / --shared")
+    if args.text is not None:
+        memory = store.edit(args.user, persona.id, memory.id, args.text)
+    if args.private or args.shared:
+        store.set_private(args.user, persona.id, [memory.id], args.private)
+        memory = store.get(args.user, persona.id, memory.id)
+    if args.json:
+        print(json.dumps(memory.to_json(), ensure_ascii=False, indent=2))
+    print(f"saved {memory.id[:8]}: {memory.text}", file=sys.stderr)
+    return 0
+
+
+def _history(args: argparse.Namespace, settings: Settings) -> int:
+    store, persona = open_store(settings), open_persona(settings, args.persona)
+    memory = _one(store, args.user, persona.id, args.id)
+    rows = [r.to_json() for r in memory.history] + [
+        {"text": memory.text, "at": memory.changed_at, "source": "", "change": "current"}
+    ]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    for r in rows:
+        when = datetime.fromtimestamp(r["at"]).strftime("%Y-%m-%d %H:%M")
+        print(f"{when} {r['change']:9} {r['text']}")
+    return 0
+
+
+def _forget(args: argparse.Namespace, settings: Settings) -> int:
+    store, persona = open_store(settings), open_persona(settings, args.persona)
+    count = store.count(args.user, persona.id)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise PersonaLabError("memory forget needs --yes when it cannot ask (no terminal)")
+        answer = input(f"Forget all {count} memories of {args.user} with {persona.name}? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing was forgotten", file=sys.stderr)
+            return 1
+    store.forget_all(args.user, persona.id)
+    print(f"forgot {count} memories", file=sys.stderr)
+    return 0
+
+
+def _import(args: argparse.Namespace, settings: Settings) -> int:
+    from personalab.records import parse_export
+
+    try:
+        lines = args.file.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PersonaLabError(f"cannot read {args.file}: {exc}") from exc
+    memories = parse_export(lines)  # every line checked before anything is written
+    store, persona = open_store(settings), open_persona(settings, args.persona)
+    store.restore(args.user, persona.id, memories)
+    print(f"imported {len(memories)} memories into {args.user}/{persona.id}", file=sys.stderr)
     return 0
 
 

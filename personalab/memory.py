@@ -2,60 +2,31 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import threading
 import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 
 import chromadb
-from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import NotFoundError
 
+from personalab.chroma import collection_name, open_client, open_server
+from personalab.chroma import reason as _reason
 from personalab.embedding import Embedder
 from personalab.errors import MemoryStoreError
 from personalab.index import ScopeIndex
-from personalab.personas import slugify
 from personalab.records import Memory, NewMemory, Revision
 from personalab.redaction import redact
+
+__all__ = ["MemoryStore", "collection_name", "open_client", "open_server", "store_from_settings"]
 
 MAX_BATCH = 5000  # Chroma accepts at most 5,461 records per add
 PAGE = 5000  # records per read when a scope is loaded
 MAX_SCOPES = 64  # scopes mirrored in process at once (least recently used are dropped)
-MARKS = "personalab-scopes"  # one record per scope: when it was seeded, and the like
-
-
-def open_client(path: Path) -> chromadb.ClientAPI:
-    """An embedded Chroma client on `path` (created if needed). Use one per process."""
-    path = Path(path)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise MemoryStoreError(
-            f"cannot create memory directory {path}: {exc.strerror or exc}. "
-            "Set PERSONALAB_MEMORY_DIR to a writable folder"
-        ) from exc
-    if not os.access(path, os.R_OK | os.W_OK | os.X_OK):
-        raise MemoryStoreError(
-            f"memory directory {path} is not readable and writable by this user. "
-            "Fix its permissions or set PERSONALAB_MEMORY_DIR to another folder"
-        )
-    try:
-        return chromadb.PersistentClient(
-            path=str(path), settings=ChromaSettings(anonymized_telemetry=False)
-        )
-    except Exception as exc:  # Chroma raises assorted errors for a damaged or foreign folder
-        raise MemoryStoreError(f"cannot open the memory store in {path}: {exc}") from exc
-
-
-def collection_name(user: str, persona: str) -> str:
-    """A valid Chroma collection name unique to this (user, persona) pair."""
-    digest = hashlib.sha256(f"{user}\0{persona}".encode()).hexdigest()[:12]
-    return f"pl-{slugify(user)[:40]}-{slugify(persona)[:40]}-{digest}"
+MARKS = "personalab-scopes"  # facts about scopes themselves: seeded, revision
+RECHECK_S = 0.5  # with a shared server, how often a scope asks whether others changed it
 
 
 class MemoryStore:
@@ -63,20 +34,27 @@ class MemoryStore:
 
     Every read is answered from the scope's in-process mirror (ScopeIndex) but the dense
     nearest-neighbour query, which Chroma answers; every change goes to Chroma first.
+    With `shared=True` (a Chroma server used by several processes) each write leaves a new
+    revision token, and a scope whose token another process changed is loaded again.
     """
 
-    def __init__(self, client: chromadb.ClientAPI, embedder: Embedder):
+    def __init__(self, client: chromadb.ClientAPI, embedder: Embedder, shared: bool = False):
         self.client = client
         self.embedder = embedder
+        self.shared = shared
         self._lock = threading.Lock()
         self._scopes: OrderedDict[str, ScopeIndex] = OrderedDict()
         self._collections: dict[str, object] = {}
+        self._revision: dict[str, str | None] = {}  # the token each mirror reflects
+        self._checked: dict[str, float] = {}
 
     # -- reading ---------------------------------------------------------------------------
 
     def scope(self, user: str, persona: str) -> ScopeIndex:
         """The scope's mirror, loaded from Chroma on first use in this process."""
         name = collection_name(user, persona)
+        if self.shared:
+            self._drop_if_changed(user, persona, name)
         with self._lock:
             index = self._scopes.get(name)
             if index is not None:
@@ -88,6 +66,8 @@ class MemoryStore:
             while len(self._scopes) > MAX_SCOPES:
                 self._scopes.popitem(last=False)
         try:
+            if self.shared:
+                self._revision[name] = self.marks(user, persona).get("revision")
             self._load(name, index)
         except BaseException:
             with self._lock:
@@ -193,6 +173,7 @@ class MemoryStore:
             except Exception as exc:
                 raise MemoryStoreError(f"could not save to memory: {_reason(exc)}") from exc
             scope.add([memory], [vector])
+        self._changed(user, persona)
         return memory
 
     def edit(self, user: str, persona: str, memory_id: str, text: str) -> Memory:
@@ -224,6 +205,7 @@ class MemoryStore:
                 raise MemoryStoreError(f"could not save to memory: {_reason(exc)}") from exc
             for memory in changed:  # the vector is unchanged: update the mirror in place
                 scope.records[memory.id] = memory
+        self._changed(user, persona)
         return len(changed)
 
     def delete(self, user: str, persona: str, ids: Iterable[str]) -> None:
@@ -239,6 +221,7 @@ class MemoryStore:
             except Exception as exc:
                 raise MemoryStoreError(f"could not delete memories: {_reason(exc)}") from exc
             scope.remove(ids)
+        self._changed(user, persona)
 
     def forget_all(self, user: str, persona: str) -> None:
         """Delete every memory of this user x persona."""
@@ -251,23 +234,63 @@ class MemoryStore:
         with self._lock:
             self._scopes.pop(name, None)
             self._collections.pop(name, None)
+        self._changed(user, persona)
 
     def mark(self, user: str, persona: str, name: str, value: float | str | bool) -> None:
         """Remember a fact about the scope itself (e.g. when it was seeded); outlives forget_all."""
-        marks = self._marks()
-        key = collection_name(user, persona)
-        current = self.marks(user, persona) | {name: value}
+        scope = collection_name(user, persona)
         try:
-            marks.upsert(ids=[key], embeddings=[[0.0]], metadatas=[current], documents=[key])
+            self._marks().upsert(
+                ids=[f"{scope}/{name}"],
+                embeddings=[[0.0]],
+                metadatas=[{"scope": scope, "name": name, "value": value}],
+                documents=[name],
+            )
         except Exception as exc:
             raise MemoryStoreError(f"could not save to memory: {_reason(exc)}") from exc
 
     def marks(self, user: str, persona: str) -> dict:
-        found = self._marks().get(ids=[collection_name(user, persona)], include=["metadatas"])
-        return dict(found["metadatas"][0] or {}) if found["ids"] else {}
+        """Every mark of a scope, by name."""
+        try:
+            found = self._marks().get(
+                where={"scope": collection_name(user, persona)}, include=["metadatas"]
+            )
+        except Exception as exc:
+            raise MemoryStoreError(f"could not read memory: {_reason(exc)}") from exc
+        return {m["name"]: m["value"] for m in found["metadatas"]}
 
     def marked(self, user: str, persona: str, name: str) -> bool:
         return name in self.marks(user, persona)
+
+    def _mark_value(self, user: str, persona: str, name: str):
+        scope = collection_name(user, persona)
+        try:
+            found = self._marks().get(ids=[f"{scope}/{name}"], include=["metadatas"])
+        except Exception as exc:
+            raise MemoryStoreError(f"could not read memory: {_reason(exc)}") from exc
+        return found["metadatas"][0]["value"] if found["ids"] else None
+
+    def _changed(self, user: str, persona: str) -> None:
+        """After a change (shared server only): leave a new revision for other processes."""
+        if not self.shared:
+            return
+        name = collection_name(user, persona)
+        before = self._mark_value(user, persona, "revision")
+        token = uuid.uuid4().hex
+        self.mark(user, persona, "revision", token)
+        # If someone else changed the scope since this mirror was loaded, load it again.
+        self._revision[name] = token if before == self._revision.get(name) else None
+
+    def _drop_if_changed(self, user: str, persona: str, name: str) -> None:
+        """Drop this process's mirror when another process has changed the scope."""
+        now = time.monotonic()
+        if name not in self._scopes or now - self._checked.get(name, 0.0) < RECHECK_S:
+            return
+        self._checked[name] = now
+        if self._mark_value(user, persona, "revision") != self._revision.get(name):
+            with self._lock:
+                self._scopes.pop(name, None)
+                self._collections.pop(name, None)
 
     # -- internals -------------------------------------------------------------------------
 
@@ -299,6 +322,7 @@ class MemoryStore:
             except Exception as exc:
                 raise MemoryStoreError(f"could not save to memory: {_reason(exc)}") from exc
             scope.add(memories, vectors)
+        self._changed(user, persona)
 
     def _collection(self, user: str, persona: str, create: bool = True):
         """The scope's collection; None when it does not exist and create is False."""
@@ -351,23 +375,29 @@ class MemoryStore:
                 offset += PAGE
                 if len(page["ids"]) < PAGE:
                     break
-            facts = collection.get(
-                where={"kind": "fact"}, include=["documents", "metadatas", "embeddings"]
-            )
+            facts = self._facts_with_vectors(collection)
         except Exception as exc:
             raise MemoryStoreError(f"could not read memory: {_reason(exc)}") from exc
         index.add(turns, [None] * len(turns))
         fact_records = zip(facts["ids"], facts["documents"], facts["metadatas"], strict=True)
-        index.add(
-            [Memory.from_record(*r) for r in fact_records],
-            [list(v) for v in facts["embeddings"]],
-        )
+        index.add([Memory.from_record(*r) for r in fact_records], facts["embeddings"])
+
+    def _facts_with_vectors(self, collection) -> dict:
+        """The scope's facts with their vectors. Chroma 1.5.9's Python server fails to return
+        stored vectors (its handler calls .tolist() on a list); then the texts are embedded."""
+        what = ["documents", "metadatas"]
+        try:
+            facts = collection.get(where={"kind": "fact"}, include=[*what, "embeddings"])
+            facts["embeddings"] = [list(v) for v in facts["embeddings"]]
+        except Exception:
+            facts = collection.get(where={"kind": "fact"}, include=what)
+            facts["embeddings"] = self.embedder.embed(list(facts["documents"]))
+        return facts
 
 
-def _reason(exc: Exception) -> str:
-    text = str(exc)
-    if "No space left" in text or getattr(exc, "errno", None) == 28:
-        return "the disk is full; free some space and try again"
-    if "readonly" in text.lower() or "read-only" in text.lower():
-        return "the memory directory is read-only; check PERSONALAB_MEMORY_DIR"
-    return text or type(exc).__name__
+def store_from_settings(settings, embedder: Embedder) -> MemoryStore:
+    """The store settings name: a Chroma server when PERSONALAB_CHROMA_URL is set, else the
+    memory folder (held by this process alone)."""
+    if settings.chroma_url:
+        return MemoryStore(open_server(settings.chroma_url, settings.chroma_token), embedder, True)
+    return MemoryStore(open_client(settings.memory_dir), embedder)

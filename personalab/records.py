@@ -203,3 +203,26 @@ class ScoredMemory:
             "parts": self.parts(),
             "context": context,
         }
+
+
+def parse_export(lines: list[str]) -> list[Memory]:
+    """Memories from the JSON lines `memory export` wrote; every bad line is named, and
+    nothing is returned unless every line is good (so nothing is half-written)."""
+    from personalab.errors import MemoryStoreError
+
+    memories, problems = [], []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            memories.append(Memory.from_json(json.loads(line)))
+        except json.JSONDecodeError as exc:
+            problems.append(f"line {number}: not JSON ({exc.msg})")
+        except (ValueError, TypeError) as exc:
+            problems.append(f"line {number}: {exc}")
+    if problems:
+        shown = "; ".join(problems[:10]) + (
+            f"; and {len(problems) - 10} more" if len(problems) > 10 else ""
+        )
+        raise MemoryStoreError(f"nothing was imported: {shown}")
+    return memories

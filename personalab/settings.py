@@ -23,6 +23,9 @@ class Settings:
 
     user: str = "local"
     memory_dir: Path = Path("memory")
+    # A Chroma server shared by several processes or machines (instead of memory_dir).
+    chroma_url: str = ""
+    chroma_token: str = field(default="", repr=False)
     personas_dir: Path = Path("personas")
     # Embedding model: empty for the bundled all-MiniLM-L6-v2, else a sentence-transformers path.
     embedder: str = ""

@@ -30,6 +30,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("PERSONALAB_MAX_TOKENS", "48")
     monkeypatch.setenv("PERSONALAB_TEMPERATURE", "0")
     monkeypatch.setenv("PERSONALAB_SEED_PERSONAS", "0")  # tests that want seeds turn them on
+    monkeypatch.setenv("PERSONALAB_USER", "tester")  # a named user: every app session shares it
     # `python -m personalab` in a subprocess finds the package from any working directory.
     monkeypatch.setenv(
         "PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
@@ -80,3 +81,39 @@ def llama_server():
     args += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"]
     with running(args, f"{url}/models"):
         yield url
+
+
+CHROMA_TOKEN = "test-token-0123456789"
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory):
+    """A real Chroma server (Python, token authentication) on 127.0.0.1 for the whole run."""
+    import sys
+
+    from personalab.evaluation.serving import free_port, running
+
+    port = free_port()
+    data = tmp_path_factory.mktemp("chroma-server")
+    env = dict(
+        os.environ,
+        CHROMA_SERVER_AUTHN_PROVIDER="chromadb.auth.token_authn.TokenAuthenticationServerProvider",
+        CHROMA_SERVER_AUTHN_CREDENTIALS=CHROMA_TOKEN,
+        IS_PERSISTENT="1",
+        PERSIST_DIRECTORY=str(data),
+        ANONYMIZED_TELEMETRY="False",
+    )
+    args = [sys.executable, "-m", "uvicorn", "chromadb.app:app", "--host", "127.0.0.1"]
+    args += ["--port", str(port), "--log-level", "warning"]
+    url = f"http://127.0.0.1:{port}"
+    with running(args, f"{url}/api/v2/heartbeat", env=env):
+        yield url
+
+
+@pytest.fixture
+def server_store(chroma_server, embedder):
+    """A MemoryStore on the shared Chroma server, as several app processes would use it."""
+    from personalab import MemoryStore
+    from personalab.chroma import open_server
+
+    return MemoryStore(open_server(chroma_server, CHROMA_TOKEN), embedder, shared=True)

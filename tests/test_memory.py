@@ -98,6 +98,9 @@ def test_the_keyword_index_survives_a_restart_and_a_delete(tmp_path, embedder):
     kept, dropped = say(first, "ana", "coach", "The Acme invoice is paid", "Globex pays late")
     first.delete("ana", "coach", [dropped.id])
     assert first.scope("ana", "coach").keyword.search("Globex", 5) == []
+    from personalab import folder_lock
+
+    folder_lock.release(folder)  # hand the folder over to the next process
     code = (
         "import json; from personalab import *; "
         f"s = MemoryStore(open_client({str(folder)!r}), Embedder()); "
@@ -157,3 +160,36 @@ def test_a_full_disk_is_reported_plainly(tmp_path, embedder):
     store = MemoryStore(FullDiskClient(open_client(tmp_path / "m")), embedder)
     with pytest.raises(MemoryStoreError, match="disk is full"):
         say(store, "ana", "coach", "hello")
+
+
+def test_a_second_process_on_a_folder_in_use_fails_fast_and_says_why(tmp_path):
+    """While one process holds a memory folder, another fails within 2 s naming the folder,
+    the process holding it, and the two ways on."""
+    import subprocess
+    import sys
+    import time
+
+    folder = tmp_path / "mem"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"from personalab import open_client; open_client({str(folder)!r}); "
+            "print('ready', flush=True); import time; time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        start = time.perf_counter()
+        with pytest.raises(MemoryStoreError) as info:
+            open_client(folder)
+        assert time.perf_counter() - start < 2.0
+        message = str(info.value)
+        assert str(folder.resolve()) in message and f"process {holder.pid}" in message
+        assert "Stop the other process" in message and "PERSONALAB_CHROMA_URL" in message
+    finally:
+        holder.kill()
+        holder.wait()
+    open_client(folder)  # free again once the holder is gone

@@ -17,6 +17,7 @@ from personalab import (
     open_client,
 )
 from personalab.backends import judge_backend
+from personalab.chroma import open_server
 from personalab.discovery import Discovery, gguf_folders
 
 
@@ -27,14 +28,11 @@ def _embedder(name: str) -> Embedder:
 
 
 @st.cache_resource(show_spinner=False)
-def _chroma(path: str):
-    return open_client(path)
-
-
-@st.cache_resource(show_spinner=False)
-def _store(path: str, embedder_name: str) -> MemoryStore:
-    """One store per folder: its in-process mirror of each scope is shared by all sessions."""
-    return MemoryStore(_chroma(path), _embedder(embedder_name))
+def _store(path: str, embedder_name: str, chroma_url: str, token: str) -> MemoryStore:
+    """One store per folder or server, shared by all sessions (with its in-process mirrors)."""
+    if chroma_url:
+        return MemoryStore(open_server(chroma_url, token), _embedder(embedder_name), shared=True)
+    return MemoryStore(open_client(path), _embedder(embedder_name))
 
 
 @st.cache_resource(show_spinner="Loading the offline model…", max_entries=2)
@@ -64,7 +62,7 @@ def settings() -> Settings:
     base = base_settings()
     state = st.session_state
     return base.replace(
-        user=(state.get("user") or base.user).strip() or base.user,
+        user=(state.get("user") or "").strip() or f"guest-{state.get('session_id', '')[:10]}",
         backend=state.get("backend", base.backend),
         gguf_path=state.get("gguf_path", base.gguf_path).strip(),
         openai_base_url=state.get("openai_base_url", base.openai_base_url).strip(),
@@ -78,7 +76,7 @@ def library() -> PersonaLibrary:
 
 
 def store(s: Settings) -> MemoryStore:
-    return _store(str(s.memory_dir.resolve()), s.embedder)
+    return _store(str(s.memory_dir.resolve()), s.embedder, s.chroma_url, s.chroma_token)
 
 
 def engine(s: Settings) -> Engine:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from dataclasses import dataclass
 
@@ -33,7 +34,7 @@ def sidebar() -> None:
     if "select_persona" in state:  # set by the Personas page after saving a new persona
         state["persona_id"] = state.pop("select_persona")
     with st.sidebar:
-        st.text_input("Who is chatting?", value=base.user, key="user", max_chars=64)
+        who(base)
         personas, broken = library().load()
         ids = [p.id for p in personas]
         names = {p.id: p.name for p in personas}
@@ -113,6 +114,37 @@ def require_persona(ctx: Context) -> Persona:
         except MemoryStoreError as exc:  # the page still works; the memory error shows there
             st.warning(f"The persona's earlier history was not loaded: {exc}")
     return ctx.persona
+
+
+SHARED_DEFAULT = "local"  # the setting's default: a deployment that named no user
+
+
+def who(base: Settings) -> None:
+    """Whose memories this session uses: the signed-in user when Streamlit authentication is
+    set up; else the user the deployment names; else a private id for this browser session,
+    kept in the page's link so that the link (or the code) brings the same memories back."""
+    state = st.session_state
+    if st.user.get("is_logged_in"):
+        state["user"] = str(st.user.get("email") or st.user.get("name") or st.user.get("sub"))
+        st.caption(f":material/verified_user: Signed in as **{state['user']}**")
+        return
+    if "user" not in state:
+        from_link = str(st.query_params.get("u", "")).strip()[:64]
+        named = base.user if base.user != SHARED_DEFAULT else ""
+        state["user"] = from_link or named or f"guest-{secrets.token_hex(5)}"
+    st.text_input(
+        "Who is chatting?",
+        key="user",
+        max_chars=64,
+        help="Memories belong to this name. Change it to resume another one (e.g. your code).",
+    )
+    if state["user"].strip():
+        st.query_params["u"] = state["user"].strip()
+    if state["user"].startswith("guest-"):
+        st.caption(
+            ":material/key: A private id for this browser: keep this page's link (or the "
+            "code) to come back to these memories; anyone with it can see them."
+        )
 
 
 def _use(model: FoundModel) -> None:

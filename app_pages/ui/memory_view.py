@@ -1,0 +1,173 @@
+"""The Memory page's parts: filters, the table, edits, a fact's history, import/export, forget."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import streamlit as st
+
+from personalab import Engine, MemoryStore, MemoryStoreError, Persona
+from personalab.personas import slugify
+from personalab.records import Memory, parse_export
+from personalab.seeding import reset_demo
+
+
+def filtered(memories: list[Memory]) -> list[Memory]:
+    """The memories that match the filters shown above the table."""
+    left, middle, right = st.columns([2, 1, 1])
+    text = left.text_input("Search", placeholder="words in the memory", key="mem_search")
+    kind = middle.selectbox("Kind", ["all", "fact", "turn"], key="mem_kind")
+    role = right.selectbox("Who", ["all", "user", "assistant"], key="mem_role")
+    left, middle, right = st.columns([2, 1, 1])
+    sessions = sorted({m.session for m in memories})
+    session = left.selectbox("Session", ["all", *sessions], key="mem_session")
+    days = [m.when.date() for m in memories]
+    span = middle.date_input(
+        "Dates", value=(min(days), max(days)), key="mem_dates", format="YYYY-MM-DD"
+    )
+    private = right.checkbox("Private only", key="mem_private")
+    start, end = (span[0], span[-1]) if isinstance(span, tuple) and span else (date.min, date.max)
+    words = text.lower().split()
+    return [
+        m
+        for m in memories
+        if all(w in m.text.lower() for w in words)
+        and kind in ("all", m.kind)
+        and role in ("all", m.role)
+        and session in ("all", m.session)
+        and start <= m.when.date() <= end
+        and (not private or m.private)
+    ]
+
+
+def table(memories: list[Memory]) -> None:
+    st.dataframe(
+        [
+            {
+                "when": m.when.strftime("%Y-%m-%d %H:%M"),
+                "kind": m.kind,
+                "who": m.role,
+                "text": m.text,
+                "private": m.private,
+                "earlier values": len(m.history),
+                "id": m.id,
+            }
+            for m in reversed(memories)
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+    st.caption(f"{len(memories)} shown.")
+
+
+def actions(store: MemoryStore, user: str, persona_id: str, memories: list[Memory]) -> None:
+    """Delete, make private or shared, or edit the selected memories."""
+    labels = {m.id: f"{m.kind} · {m.role}: {m.text[:80]}" for m in reversed(memories)}
+    chosen = st.multiselect("Select memories", list(labels), format_func=labels.get)
+    buttons = st.columns(3)
+    try:
+        if buttons[0].button(
+            f"Delete ({len(chosen)})", disabled=not chosen, icon=":material/delete:"
+        ):
+            store.delete(user, persona_id, chosen)
+            st.rerun()
+        if buttons[1].button("Make private", disabled=not chosen, icon=":material/lock:"):
+            store.set_private(user, persona_id, chosen, True)
+            st.rerun()
+        if buttons[2].button("Make shareable", disabled=not chosen, icon=":material/lock_open:"):
+            store.set_private(user, persona_id, chosen, False)
+            st.rerun()
+    except MemoryStoreError as exc:
+        st.error(str(exc), icon=":material/error:")
+    if len(chosen) == 1:
+        memory = store.get(user, persona_id, chosen[0])
+        new = st.text_area("Edit the words", value=memory.text, key=f"edit_{memory.id}")
+        if st.button("Save the edit", icon=":material/save:") and new.strip() != memory.text:
+            try:
+                store.edit(user, persona_id, memory.id, new)
+            except MemoryStoreError as exc:
+                st.error(str(exc), icon=":material/error:")
+            else:
+                st.rerun()
+
+
+def fact_history(facts: list[Memory]) -> None:
+    changed = [m for m in facts if m.history]
+    if not changed:
+        return
+    names = {m.id: m.text[:80] for m in changed}
+    pick = st.selectbox("History of a fact", list(names), format_func=names.get, key="mem_hist")
+    fact = next(m for m in changed if m.id == pick)
+    st.dataframe(
+        [
+            {
+                "value": r.text,
+                "said": datetime.fromtimestamp(r.at).strftime("%Y-%m-%d %H:%M"),
+                "then": r.change,
+            }
+            for r in fact.history
+        ]
+        + [{"value": fact.text, "said": "now", "then": "current"}],
+        hide_index=True,
+        width="stretch",
+    )
+
+
+def recall_tester(engine: Engine, user: str, persona: Persona) -> None:
+    query = st.text_input("A message", placeholder="to see what it would recall", key="mem_test")
+    if not query:
+        return
+    recalled = engine.recall(user, persona, query, "")
+    rows = [
+        {"kind": "fact", "score": h.score, "dense": h.similarity, "keyword": 0.0,
+         "text": h.memory.text}
+        for h in recalled.facts[:8]
+    ] + [
+        {"kind": "turn", "score": h.score, "dense": h.dense, "keyword": h.keyword_scaled,
+         "text": h.memory.text}
+        for h in recalled.episodes
+    ]  # fmt: skip
+    st.dataframe(rows, hide_index=True, width="stretch")
+    st.caption(
+        f"Recall took {sum(recalled.timings_ms.values()):.0f} ms. Facts all reach the prompt "
+        "while they fit its fact budget (most relevant first beyond it); turns by score."
+    )
+
+
+def export_import(store: MemoryStore, user: str, persona_id: str) -> None:
+    st.download_button(
+        "Export JSON lines",
+        data="\n".join(store.export_jsonl(user, persona_id)) + "\n",
+        file_name=f"personalab-{slugify(user)}-{persona_id}-memories.jsonl",
+        mime="application/jsonl",
+        icon=":material/download:",
+    )
+    upload = st.file_uploader("Import JSON lines (as exported)", type=["jsonl", "json", "txt"])
+    if upload is not None and st.button("Import", icon=":material/upload:"):
+        try:
+            lines = upload.getvalue().decode("utf-8").splitlines()
+            memories = parse_export(lines)
+            store.restore(user, persona_id, memories)
+        except UnicodeDecodeError:
+            st.error("Nothing was imported: the file is not UTF-8 text.", icon=":material/error:")
+        except MemoryStoreError as exc:
+            st.error(str(exc), icon=":material/error:")
+        else:
+            st.success(f"Imported {len(memories)} memories.", icon=":material/check_circle:")
+
+
+def forget(store: MemoryStore, engine: Engine, user: str, persona: Persona, count: int) -> None:
+    with st.popover("Forget all", icon=":material/warning:", disabled=not count):
+        st.write(f"Delete all {count} memories of {user} with {persona.name}?")
+        if st.button("Yes, forget everything", type="primary"):
+            store.forget_all(user, persona.id)
+            st.rerun()
+    if persona.seed.size:
+        with st.popover("Reset demo", icon=":material/restart_alt:"):
+            st.write(
+                f"Forget everything and restore {persona.name}'s seed history "
+                f"({persona.seed.size} memories), exactly as a new user finds it?"
+            )
+            if st.button("Yes, reset", type="primary", key="reset_demo"):
+                reset_demo(engine, user, persona)
+                st.rerun()

@@ -1,0 +1,197 @@
+"""Memory people can see and steer: edits with history, private items, export/import round trips."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from personalab import (
+    ColumnKind,
+    Engine,
+    MemoryStoreError,
+    NewMemory,
+    OpenAIBackend,
+    PersonaLibrary,
+)
+from personalab.records import parse_export
+from tests.conftest import LIBRARY, ROOT
+
+PERSONA = "lena-vegan-marathoner"
+
+
+def cli(*args, stdin=None):
+    return subprocess.run(
+        [sys.executable, "-m", "personalab", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        input=stdin,
+    )
+
+
+def test_private_memories_never_reach_a_model_off_this_machine(store, settings):
+    """A private fact and turn are used by a local model and held back from a remote one."""
+    lena = PersonaLibrary(LIBRARY).get(PERSONA)
+    engine = Engine(store, None, settings)
+    saved = engine.remember("ana", PERSONA, [NewMemory("I'm allergic to peanuts.", "user", "s")])
+    store.set_private("ana", PERSONA, [saved.turns[0].id, saved.facts[0].fact.id], True)
+    remote = Engine(
+        store, OpenAIBackend("m", api_key="k", base_url="https://api.example.com/v1"), settings
+    )
+    question = "Which nuts can I snack on?"
+    far = remote.plan(
+        ColumnKind.PERSONALIZED, question, lena, remote.recall("ana", lena, question, "x")
+    )
+    near = engine.plan(
+        ColumnKind.PERSONALIZED, question, lena, engine.recall("ana", lena, question, "x")
+    )
+    assert "peanuts" not in json.dumps([m.content for m in far.messages])
+    assert far.held_back == 2 and far.to_json()["held_back"] == 2
+    assert "peanuts" in near.messages[0].content and near.held_back == 0
+
+
+def test_an_edit_is_embedded_again_and_keeps_its_history(store):
+    """Editing changes what recall finds, and the old words stay in the memory's history."""
+    (memory,) = store.remember("ana", "p", [NewMemory("My gym is Basecamp.", "user", "s")])
+    edited = store.edit("ana", "p", memory.id, "My gym is Urban Apes.")
+    assert [r.text for r in edited.history] == ["My gym is Basecamp."]
+    assert edited.history[0].change == "edited" and edited.id == memory.id
+    with pytest.raises(MemoryStoreError, match="cannot be empty"):
+        store.edit("ana", "p", memory.id, "   ")
+
+
+def test_export_then_import_is_lossless_and_a_bad_line_writes_nothing(store, settings):
+    """Everything exported comes back identical after forgetting; one bad line stops all."""
+    engine = Engine(store, None, settings)
+    engine.remember(
+        "ana",
+        "p",
+        [NewMemory("I live in Leeds.", "user", "s1"), NewMemory("Noted!", "assistant", "s1")],
+    )
+    engine.remember("ana", "p", [NewMemory("I moved to York.", "user", "s2")])  # a fact's history
+    store.set_private("ana", "p", [store.list("ana", "p")[0].id], True)
+    lines = list(store.export_jsonl("ana", "p"))
+    before = [json.loads(line) for line in lines]
+    store.forget_all("ana", "p")
+    store.restore("ana", "p", parse_export(lines))
+    after = [json.loads(line) for line in store.export_jsonl("ana", "p")]
+    assert after == before
+    with pytest.raises(MemoryStoreError, match=r"line 2: .*role.*line 3: not JSON"):
+        parse_export([lines[0], lines[1].replace('"role": "user"', '"role": "narrator"'), "{oops"])
+
+
+def test_memory_commands_search_edit_history_forget_and_import(isolated_env):
+    """The CLI edits (with history), searches, forgets only with --yes, and imports exports."""
+    assert cli("memory", "add", "--persona", PERSONA, "I live in Leeds.").returncode == 0
+    assert cli("memory", "add", "--persona", PERSONA, "I moved to York last month.").returncode == 0
+    facts = json.loads(
+        cli("memory", "list", "--persona", PERSONA, "--kind", "fact", "--json").stdout
+    )
+    assert [f["text"] for f in facts] == ["I moved to York last month."]
+    history = json.loads(
+        cli("memory", "history", "--persona", PERSONA, facts[0]["id"][:8], "--json").stdout
+    )
+    assert [h["text"] for h in history] == ["I live in Leeds.", "I moved to York last month."]
+    found = json.loads(
+        cli("memory", "search", "--persona", PERSONA, "Where is home?", "--json").stdout
+    )
+    assert found[0]["memory"]["text"] == "I moved to York last month."
+    edited = cli(
+        "memory",
+        "edit",
+        "--persona",
+        PERSONA,
+        facts[0]["id"][:8],
+        "I moved to Hull.",
+        "--private",
+        "--json",
+    )
+    assert edited.returncode == 0 and json.loads(edited.stdout)["private"] is True
+    exported = cli("memory", "export", "--persona", PERSONA).stdout
+    refused = cli("memory", "forget", "--persona", PERSONA)  # no terminal to ask: refused
+    assert refused.returncode == 1 and "--yes" in refused.stderr
+    assert cli("memory", "forget", "--persona", PERSONA, "--yes").returncode == 0
+    assert json.loads(cli("memory", "list", "--persona", PERSONA, "--json").stdout) == []
+    path = isolated_env / "memories.jsonl"
+    path.write_text(exported)
+    imported = cli("memory", "import", "--persona", PERSONA, str(path))
+    assert imported.returncode == 0 and "imported 3 memories" in imported.stderr
+    assert cli("memory", "export", "--persona", PERSONA).stdout == exported
+
+
+def app(user: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    if user:
+        at.query_params["u"] = user
+    at.run()
+    at.selectbox(key="persona_id").set_value("ananya-olympiad-student").run()
+    return at
+
+
+def test_each_browser_session_gets_its_own_private_memory(monkeypatch):
+    """With no user named by the deployment, two sessions get different private ids and never
+    see each other's memories; the first one's link brings its memories back."""
+    monkeypatch.delenv("PERSONALAB_USER")
+    first, second = app(), app()
+    a, b = first.session_state["user"], second.session_state["user"]
+    assert a.startswith("guest-") and b.startswith("guest-") and a != b
+    first.chat_input(key="chat_message").set_value("I am allergic to peanuts.").run()
+    second.chat_input(key="chat_message").set_value("Can I eat peanut chikki?").run()
+    details = second.chat_message[-1].expander[0]
+    assert "0 facts" in details.label and "peanuts" not in json.dumps(
+        [d.value.to_dict() for d in details.dataframe]
+    )
+    again = app(user=a)  # the link of the first session
+    again.switch_page("app_pages/memory.py").run()
+    assert again.metric[0].value == "1"
+
+
+def test_dont_remember_keeps_the_conversation_out_of_memory():
+    """With the toggle on, a reply comes but nothing is stored."""
+    at = app()
+    at.toggle[0].set_value(True).run()
+    at.chat_input(key="chat_message").set_value("I am allergic to peanuts.").run()
+    assert at.chat_message[-1].markdown[0].value.strip()
+    at.switch_page("app_pages/memory.py").run()
+    assert any("Nothing is stored yet" in i.value for i in at.info)
+
+
+def test_memory_page_filters_edits_and_marks_private():
+    """Memory: the kind filter narrows the table; an edit and a privacy change are saved."""
+    at = app()
+    at.chat_input(key="chat_message").set_value("I love chess.").run()
+    at.switch_page("app_pages/memory.py").run()
+    at.selectbox(key="mem_kind").set_value("fact").run()
+    table = at.dataframe[0].value
+    assert list(table["text"]) == ["I love chess."]
+    at.multiselect[0].set_value([table["id"].iloc[0]]).run()
+    at.text_area(key=f"edit_{table['id'].iloc[0]}").set_value("I love go.").run()
+    next(b for b in at.button if b.label == "Save the edit").click().run()
+    at.multiselect[0].set_value([table["id"].iloc[0]]).run()  # an edit clears the selection
+    next(b for b in at.button if b.label == "Make private").click().run()
+    table = at.dataframe[0].value
+    assert list(table["text"]) == ["I love go."] and list(table["private"]) == [True]
+    assert at.metric[2].value == "1"
+
+
+def test_concurrent_users_never_see_each_others_memories(store, settings):
+    """Eight users write and recall at once; each finds only their own allergy, though the
+    others' would match the question better than anything of their own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    foods = ["peanuts", "shellfish", "sesame", "eggs", "milk", "wheat", "soy", "kiwi"]
+    engine = Engine(store, None, settings)
+    lena = PersonaLibrary(LIBRARY).get(PERSONA)
+
+    def one(i: int) -> list[str]:
+        user = f"user-{i}"
+        engine.remember(user, PERSONA, [NewMemory(f"I am allergic to {foods[i]}.", "user", "s")])
+        recalled = engine.recall(user, lena, "Which allergy do I have?", "q")
+        return [m.memory.text for m in recalled.facts + recalled.episodes]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        found = list(pool.map(one, range(8)))
+    for i, texts in enumerate(found):
+        assert texts and all(foods[i] in t for t in texts), (i, texts)

@@ -1,0 +1,114 @@
+"""A Chroma server shared by several processes: token auth, recall across processes, faults."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+from personalab import Engine, MemoryStoreError, NewMemory, Persona
+from personalab.chroma import open_server
+from tests.conftest import CHROMA_TOKEN
+
+
+def unique_user() -> str:
+    return f"u-{uuid.uuid4().hex[:8]}"  # the server lives for the whole run
+
+
+def test_memories_on_the_server_are_scoped_searchable_and_deletable(server_store):
+    """Turns go to the server per user x persona; keyword and meaning find them; deletes hold."""
+    user = unique_user()
+    kept, dropped = server_store.remember(
+        user,
+        "coach",
+        [NewMemory(t, "user", "s") for t in ("I am allergic to peanuts", "Globex pays late")],
+    )
+    vector = server_store.embedder.embed_one("peanut allergy")
+    assert server_store.dense(user, "coach", vector, 1)[0][0] == kept.id
+    server_store.delete(user, "coach", [dropped.id])
+    assert server_store.scope(user, "coach").keyword.search("Globex", 5) == []
+    assert server_store.list(unique_user(), "coach") == []
+
+
+def test_a_memory_written_by_another_process_is_recalled_on_the_next_turn(
+    server_store, chroma_server, settings
+):
+    """Two processes on one server: what one writes, the other recalls by meaning and by
+    keyword on its next turn, though its mirror of the scope was loaded before."""
+    from personalab.memory import RECHECK_S
+
+    user = unique_user()
+    persona = Persona(name="P")
+    persona._file_id = "lena-vegan-marathoner"
+    engine = Engine(server_store, None, settings)
+    engine.remember(user, persona.id, [NewMemory("I like tea.", "user", "s")])
+    assert (
+        engine.recall(user, persona, "Zanzibar trip", "now").episodes[0].memory.text
+        == "I like tea."
+    )
+    env = dict(
+        os.environ, PERSONALAB_CHROMA_URL=chroma_server, PERSONALAB_CHROMA_TOKEN=CHROMA_TOKEN
+    )
+    added = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "personalab",
+            "memory",
+            "add",
+            "--user",
+            user,
+            "--persona",
+            persona.id,
+            "We booked the Zanzibar ferry for the 14th.",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert added.returncode == 0, added.stderr
+    time.sleep(RECHECK_S)
+    by_keyword = engine.recall(user, persona, "Zanzibar", "now")
+    assert by_keyword.episodes[0].memory.text.startswith("We booked the Zanzibar ferry")
+    assert by_keyword.episodes[0].keyword > 0
+    by_meaning = engine.recall(user, persona, "When does our boat to the island leave?", "now")
+    assert by_meaning.episodes[0].memory.text.startswith("We booked the Zanzibar ferry")
+
+
+def test_a_wrong_token_and_a_stopped_server_get_clear_messages(chroma_server):
+    """A rejected token and a server that is not running each say what to check."""
+    with pytest.raises(MemoryStoreError, match="refused the token.*PERSONALAB_CHROMA_TOKEN"):
+        open_server(chroma_server, "wrong-token")
+    from personalab.evaluation.serving import free_port
+
+    with pytest.raises(MemoryStoreError, match="cannot reach the Chroma server.*is it running"):
+        open_server(f"http://127.0.0.1:{free_port()}", CHROMA_TOKEN)
+
+
+def test_the_cli_reports_a_stopped_server_in_one_line():
+    """`memory list` against a server that is down exits 1 with the reason, no traceback."""
+    from personalab.evaluation.serving import free_port
+
+    env = dict(os.environ, PERSONALAB_CHROMA_URL=f"http://127.0.0.1:{free_port()}")
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "personalab",
+            "memory",
+            "list",
+            "--persona",
+            "lena-vegan-marathoner",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert out.returncode == 1 and "cannot reach the Chroma server" in out.stderr
+    assert "Traceback" not in out.stderr and json.loads(out.stdout or "null") is None
