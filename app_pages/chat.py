@@ -3,11 +3,12 @@
 import streamlit as st
 
 from app_pages.ui import details, replies, resources, sidebar
+from personalab.safe_text import safe_markdown
 
 ctx = sidebar.context()
 persona = sidebar.require_persona(ctx)
-st.title(persona.name)
-st.caption(f"{persona.summary} · chatting as **{ctx.user}**")
+st.title(details.plain(persona.name))
+st.caption(f"{details.plain(persona.summary)} · chatting as **{details.plain(ctx.user)}**")
 
 threads = st.session_state.setdefault("threads", {})
 thread = threads.setdefault(f"{ctx.user}\0{persona.id}", [])
@@ -15,9 +16,9 @@ thread = threads.setdefault(f"{ctx.user}\0{persona.id}", [])
 for entry in thread:
     with st.chat_message(entry["role"]):
         if entry["role"] == "user":
-            st.markdown(entry["content"])
+            st.markdown(details.plain(entry["content"]))
         else:
-            st.markdown(entry["data"]["text"])
+            st.markdown(safe_markdown(entry["data"]["text"]))
             details.show_details(entry["data"])
 
 private = st.toggle(
@@ -29,7 +30,7 @@ typed = st.chat_input(f"Message (as {ctx.user})", key="chat_message", max_chars=
 message = replies.next_message("chat", typed)
 if message:
     with st.chat_message("user"):
-        st.markdown(message)
+        st.markdown(details.plain(message))
     with st.chat_message("assistant"):
         engine = replies.attempt(lambda: resources.engine(ctx.settings))
         reply = engine and replies.attempt(

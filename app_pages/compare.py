@@ -1,67 +1,76 @@
-"""Compare page: one message answered generic vs personalized, side by side, with what changed."""
+"""Compare page: one message, several answers at once; persona grid, blind vote, what changed."""
 
 import streamlit as st
 
-from app_pages.ui import details, replies, resources, sidebar
-from personalab import ColumnKind, Reply
-
-KINDS = [ColumnKind.GENERIC, ColumnKind.PERSONALIZED]
-TITLES = {
-    ColumnKind.GENERIC: "Generic: same model, no persona, no memory",
-    ColumnKind.PERSONALIZED: "Personalized: persona + memories + recent turns",
-}
+from app_pages.ui import replies, resources, session_io, sidebar, stage
+from personalab import ColumnKind, PersonaLabError
 
 ctx = sidebar.context()
 persona = sidebar.require_persona(ctx)
-st.title("Generic vs personalized")
-st.caption(f"{persona.name}: {persona.summary} · asking as **{ctx.user}**")
+state = st.session_state
+st.title("Compare")
 
-rounds = st.session_state.setdefault("compare_rounds", {})
-history = rounds.setdefault(f"{ctx.user}\0{persona.id}", [])
+personas, _ = resources.library().load()
+names = {p.id: p.name for p in personas}
+left, middle, right = st.columns([2, 3, 1])
+mode = left.segmented_control(
+    "Compare", ["Columns", "Persona grid"], default="Columns", key="compare_mode"
+)
+if mode == "Persona grid":
+    others = [p.id for p in personas if p.id != persona.id][:2]
+    chosen = middle.multiselect(
+        "Personas (2-4)", list(names), default=[persona.id, *others], format_func=names.get,
+        max_selections=4, key="grid_personas",
+    )  # fmt: skip
+    columns = [(p, ColumnKind.PERSONALIZED) for p in personas if p.id in chosen]
+else:
+    kinds = middle.multiselect(
+        "Columns", [k.value for k in ColumnKind], default=["generic", "personalized"],
+        format_func=lambda k: stage.TITLES[k], key="compare_kinds",
+    )  # fmt: skip
+    columns = [(persona, ColumnKind(k)) for k in kinds]
+blind = right.toggle("Blind vote", key="blind_vote", help="Answers unlabelled until you vote.")
+grid = mode == "Persona grid"
+st.caption(
+    f"{stage.plain(persona.name)}: {stage.plain(persona.summary)} · asking as "
+    f"**{stage.plain(ctx.user)}**"
+    if not grid
+    else f"The same question for {len(columns)} personas, each with its own memories."
+)
 
-
-def column(kind: ColumnKind, source: dict | Reply) -> dict | None:
-    """One column: its heading, then a past answer or a live stream; the details or timings."""
-    st.markdown(f"**{TITLES[kind]}**")
-    show = kind is not ColumnKind.GENERIC
-    if isinstance(source, dict):
-        st.markdown(source["text"])
-        if show:
-            details.show_details(source)
-        data = source
-    else:
-        data = replies.stream(source, details=show)
-    if data and not show:
-        st.caption(details.reply_caption(data))
-    return data
-
-
-for past in history:
+rounds = state.setdefault("compare_rounds", {}).setdefault(f"{ctx.user}\0{persona.id}", [])
+for n, past in enumerate(rounds):
     with st.chat_message("user"):
-        st.markdown(past["message"])
-    for box, kind in zip(st.columns(len(KINDS), border=True), KINDS, strict=True):
-        with box:
-            column(kind, past["results"][kind.value])
+        st.markdown(stage.plain(past["message"]))
+    stage.show_round(past, f"round{n}", blind, past.get("grid", False))
+    if not blind or past.get("voted") is not None:
+        with st.expander("What changed, and why", icon=":material/difference:"):
+            stage.what_changed(past)
+            stage.attribution(past, persona, resources._embedder(ctx.settings.embedder))
 
-typed = st.chat_input("One message, two answers", key="compare_message", max_chars=4000)
+typed = st.chat_input("One message, several answers", key="compare_message", max_chars=4000)
 message = replies.next_message("compare", typed)
 if message:
-    with st.chat_message("user"):
-        st.markdown(message)
-    engine = replies.attempt(lambda: resources.engine(ctx.settings))
-    answers = engine and replies.attempt(
-        lambda: engine.compare(ctx.user, persona, message, ctx.session, KINDS)
-    )
-    results = {}
-    boxes = st.columns(len(KINDS), border=True) if answers else []
-    for box, reply in zip(boxes, answers or [], strict=True):
-        with box:
-            data = column(reply.plan.kind, reply)
-        if data is None:
-            break
-        results[reply.plan.kind.value] = data
-    if len(results) == len(KINDS):
-        history.append({"message": message, "results": results})
-    else:
+    if not 1 <= len(columns) <= 4:
+        st.warning("Choose one to four columns (or two to four personas).")
         replies.keep_failed("compare", message)
+    else:
+        with st.chat_message("user"):
+            st.markdown(stage.plain(message))
+        engine = replies.attempt(lambda: resources.engine(ctx.settings))
+        try:
+            done = engine and stage.run_round(
+                engine, ctx.user, ctx.session, message, columns, blind
+            )
+        except PersonaLabError as exc:
+            st.error(f"No reply: {stage.plain(str(exc))}", icon=":material/error:")
+            done = None
+        if done:
+            done["grid"] = grid
+            rounds.append(done)
+            if blind:
+                st.rerun()  # show the round unlabelled, with the vote buttons
+        else:
+            replies.keep_failed("compare", message)
 replies.show_failed("compare")
+session_io.controls(rounds, ctx.user)

@@ -3,14 +3,16 @@
 import streamlit as st
 
 from app_pages.ui import memory_view, resources, sidebar
+from app_pages.ui.details import plain
 from personalab import Engine, MemoryStoreError
 
 ctx = sidebar.context()
 persona = sidebar.require_persona(ctx)
 st.title("Memory")
-where = ctx.settings.chroma_url or f"`{ctx.settings.memory_dir}` on this machine"
+where = plain(ctx.settings.chroma_url or f"{ctx.settings.memory_dir} on this machine")
 st.caption(
-    f"What is remembered for **{ctx.user}** with **{persona.name}**, kept per user and persona "
+    f"What is remembered for **{plain(ctx.user)}** with **{plain(persona.name)}**, kept per "
+    "user and persona "
     f"in {where}. Private memories are never sent to a model that is not on this machine."
 )
 
@@ -18,7 +20,7 @@ try:
     store = resources.store(ctx.settings)
     memories = store.list(ctx.user, persona.id)
 except MemoryStoreError as exc:
-    st.error(str(exc), icon=":material/error:")
+    st.error(plain(str(exc)), icon=":material/error:")
     st.stop()
 
 facts = [m for m in memories if m.kind == "fact"]

@@ -18,11 +18,11 @@ st.title("Personas")
 lib = resources.library()
 personas, broken = lib.load()
 st.caption(
-    f"{len(personas)} personas in `{lib.directory}`: plain YAML files you can edit and share; "
+    f"{len(personas)} personas in {plain(str(lib.directory))}: plain YAML files to edit and share; "
     "a file changed on disk shows up here at once."
 )
 for b in broken:
-    st.warning(f"`{b.file_name}` was skipped: {b.reason}", icon=":material/warning:")
+    st.warning(f"{plain(b.file_name)} was skipped: {plain(b.reason)}", icon=":material/warning:")
 
 state = st.session_state
 browse, create, bring = st.tabs(["Library", "New persona", "Import"])
@@ -74,7 +74,7 @@ with browse:
                 try:
                     data = export(chosen, fmt, lib.avatar(chosen))
                 except PersonaError as exc:
-                    st.error(f"{label}: {exc}")
+                    st.error(f"{label}: {plain(str(exc))}")
                     continue
                 st.download_button(
                     f"Download {label}",
@@ -123,7 +123,7 @@ with bring:
             imported = import_file(upload.getvalue(), upload.name, role)
             saved = lib.add(imported.persona, imported.avatar)
         except PersonaError as exc:
-            st.error(f"Not imported: {exc}", icon=":material/error:")
+            st.error(f"Not imported: {plain(str(exc))}", icon=":material/error:")
         else:
             state["open_persona"] = saved.id
             st.success(

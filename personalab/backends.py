@@ -46,6 +46,7 @@ class ChatBackend(Protocol):
     is_local: bool  # runs on this machine (in process or a loopback server)
     bundled: bool  # the bundled 135M model: too small to extract facts or judge
     steers: bool  # honours GenerationOptions.avoid
+    concurrent: bool  # can stream several replies at once
     context_window: int
 
     def stream(self, messages: list[ChatMessage], options: GenerationOptions) -> Iterator[str]:
@@ -73,6 +74,7 @@ class EmbeddedBackend:
 
     is_local = True
     steers = True
+    concurrent = False  # one generation at a time: columns queue
 
     def __init__(self, gguf_path: str | Path = "", n_ctx: int = 2048, n_threads: int = 0):
         path = Path(gguf_path).expanduser() if gguf_path else bundled_gguf_path()
@@ -136,6 +138,7 @@ class OpenAIBackend:
 
     bundled = False
     steers = False  # logit_bias needs the server's own token ids, which few servers expose
+    concurrent = True  # a server takes several requests at once (it may still queue them)
 
     def __init__(
         self,

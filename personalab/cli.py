@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-from personalab import cli_memory, cli_personas
+from personalab import cli_chat, cli_eval, cli_memory, cli_personas
 from personalab.errors import PersonaLabError
 from personalab.settings import Settings
 
@@ -37,19 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    chat = sub.add_parser(
-        "chat", help="send one message; print the reply (or both, with --compare)"
-    )
-    _scope(chat)
-    chat.add_argument("message", help="the message to send")
-    chat.add_argument(
-        "--compare", action="store_true", help="also answer generically, side by side"
-    )
-    chat.add_argument("--json", action="store_true", help="print JSON: texts, memories, messages")
-    chat.add_argument("--session", help="continue this session (default: a new one)")
-    chat.add_argument("--no-remember", action="store_true", help="do not write this exchange")
-    chat.set_defaults(run=_chat)
-
+    cli_chat.add_command(sub)
     cli_memory.add_commands(sub, _scope)
 
     check = sub.add_parser(
@@ -62,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     check.set_defaults(run=_check)
 
     cli_personas.add_commands(sub)
+    cli_eval.add_commands(sub)
 
     bench = sub.add_parser("bench", help="measure recall quality, latency, model speed, app start")
     bench.add_argument(
@@ -83,62 +71,6 @@ def _parser() -> argparse.ArgumentParser:
 def _scope(p: argparse.ArgumentParser) -> None:
     p.add_argument("--user", help="who is chatting (default: PERSONALAB_USER or 'local')")
     p.add_argument("--persona", required=True, help="persona id or name from the library")
-
-
-def _chat(args: argparse.Namespace, settings: Settings) -> int:
-    from personalab.backends import backend_from_settings, judge_backend
-    from personalab.engine import Engine
-    from personalab.judge import Judge
-    from personalab.prompts import ColumnKind
-    from personalab.seeding import ensure_seeded
-
-    persona = cli_memory.open_persona(settings, args.persona)
-    backend = backend_from_settings(settings)  # first: a wrong model path fails fast
-    judge = judge_backend(settings)
-    engine = Engine(
-        cli_memory.open_store(settings), backend, settings, judge=Judge(judge) if judge else None
-    )
-    if settings.seed_personas:
-        ensure_seeded(engine, args.user, persona)
-    kinds = (
-        [ColumnKind.GENERIC, ColumnKind.PERSONALIZED] if args.compare else [ColumnKind.PERSONALIZED]
-    )
-    session = args.session or f"cli-{uuid.uuid4().hex[:12]}"
-    replies = engine.compare(
-        args.user, persona, args.message, session, kinds, remember=not args.no_remember
-    )
-    for reply in replies:
-        if args.json:
-            reply.read()
-            continue
-        if args.compare:
-            print(f"== {reply.plan.kind.value} ==")
-        for chunk in reply:
-            print(chunk, end="", flush=True)
-        print()
-        for result in reply.report.failures if reply.report else []:
-            print(f"  check failed: {result.check.constraint} ({result.detail})", file=sys.stderr)
-        if reply.guard_log and len(reply.guard_log.attempts) > 1:
-            print(f"  guard: {reply.guard_log.summary}", file=sys.stderr)
-    personalized = replies[-1]
-    if args.json:
-        out = {
-            "user": args.user,
-            "persona": persona.id,
-            "session": session,
-            "model": engine.backend.name,
-            "facts": [f.to_json() for f in personalized.plan.facts],
-            "episodes": [m.to_json() for m in personalized.plan.memories],
-        }
-        out |= {r.plan.kind.value: r.to_json() for r in replies}
-        print(json.dumps(out, ensure_ascii=False, indent=2))
-    else:
-        for hit in personalized.plan.facts + personalized.plan.memories:
-            print(f"  {hit.memory.kind} {hit.score:.2f}: {hit.memory.text[:100]}", file=sys.stderr)
-    if personalized.memory_error:
-        print(f"error: the reply was not saved: {personalized.memory_error}", file=sys.stderr)
-        return 1
-    return 0
 
 
 def _check(args: argparse.Namespace, settings: Settings) -> int:

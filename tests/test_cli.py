@@ -23,13 +23,12 @@ def test_chat_json_then_memory_list_in_a_new_process():
     """A scripted chat prints JSON with the reply and prompt; a later process lists the memory."""
     first = cli("chat", "--user", "u1", "--persona", PERSONA, "--json", "I am allergic to peanuts.")
     assert first.returncode == 0, first.stderr
-    out = json.loads(first.stdout)
-    assert out["personalized"]["text"].strip()
-    assert out["personalized"]["prompt"]["messages"][0]["role"] == "system"
-    assert out["personalized"]["prompt"]["messages"][-1]["content"].startswith(
+    (only,) = json.loads(first.stdout)["columns"]
+    assert only["kind"] == "personalized" and only["persona"] == PERSONA and only["text"].strip()
+    assert only["prompt"]["messages"][0]["role"] == "system"
+    assert only["prompt"]["messages"][-1]["content"].startswith(
         "I am allergic to peanuts.\n\n(Remember: Her family is vegetarian"
     )
-    assert "generic" not in out
 
     second = cli(
         "chat",
@@ -42,16 +41,18 @@ def test_chat_json_then_memory_list_in_a_new_process():
         "Can I eat a peanut chikki?",
     )
     assert second.returncode == 0, second.stderr
-    out = json.loads(second.stdout)
+    out = {c["kind"]: c for c in json.loads(second.stdout)["columns"]}
     assert out["generic"]["text"].strip() and out["personalized"]["text"].strip()
     for kind in ("generic", "personalized"):  # both checked against the same constraints
         checks = out[kind]["checks"]["checks"]
         assert any("vegetarian" in c["check"]["constraint"] for c in checks)
         assert any(c["check"]["source"] == "fact" for c in checks)  # "allergic to peanuts"
     assert out["personalized"]["guard"]["attempts"] and out["generic"]["guard"] is None
-    assert out["facts"][0]["memory"]["text"] == "I am allergic to peanuts."
-    assert 0 < out["facts"][0]["parts"]["similarity"] <= 1
+    facts = out["personalized"]["prompt"]["facts"]
+    assert facts[0]["memory"]["text"] == "I am allergic to peanuts."
+    assert 0 < facts[0]["parts"]["similarity"] <= 1
     assert "peanuts" not in json.dumps(out["generic"]["prompt"]["messages"])
+    assert "started" in second.stderr and not second.stdout.lstrip().startswith("ananya")
 
     listing = cli("memory", "list", "--user", "u1", "--persona", PERSONA, "--json")
     assert listing.returncode == 0, listing.stderr
@@ -126,6 +127,42 @@ def test_memory_add_refuses_a_bad_line_and_stores_nothing(tmp_path):
         json.loads(cli("memory", "list", "--user", "u4", "--persona", PERSONA, "--json").stdout)
         == []
     )
+
+
+def test_compare_kinds_and_a_persona_grid_give_one_json_object_per_column():
+    """`--kinds` gives the chosen columns in order; `--personas` a column per persona, each with
+    its own memories; progress goes to stderr only."""
+    kinds = cli(
+        "chat",
+        "--persona",
+        PERSONA,
+        "--kinds",
+        "generic,persona,memory,personalized",
+        "--json",
+        "--no-remember",
+        "Plan my Sunday.",
+    )
+    assert kinds.returncode == 0, kinds.stderr
+    columns = json.loads(kinds.stdout)["columns"]
+    assert [c["kind"] for c in columns] == ["generic", "persona", "memory", "personalized"]
+    assert all(c["text"].strip() and c["stats"]["total_s"] > 0 for c in columns)
+    grid = cli(
+        "chat",
+        "--personas",
+        f"{PERSONA},lena-vegan-marathoner,sofia-nursing-student",
+        "--json",
+        "What should I have for dinner?",
+    )
+    assert grid.returncode == 0, grid.stderr
+    columns = json.loads(grid.stdout)["columns"]
+    assert [c["persona"] for c in columns] == [
+        PERSONA,
+        "lena-vegan-marathoner",
+        "sofia-nursing-student",
+    ]
+    assert "strictly vegan" in columns[1]["prompt"]["messages"][0]["content"]
+    assert "strictly vegan" not in columns[2]["prompt"]["messages"][0]["content"]
+    assert all(c["checks"] is not None for c in columns)
 
 
 def test_errors_exit_non_zero_with_a_message(monkeypatch):

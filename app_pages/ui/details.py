@@ -40,8 +40,9 @@ def facts_learned(data: dict) -> None:
 
 
 def plain(text: str) -> str:
-    """Text with Markdown's special characters escaped, for labels and captions."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~:$])", r"\\\1", text)
+    """Untrusted text for Markdown labels and captions: link, image, HTML, emphasis, code and
+    formula marks escaped, so it shows as typed and can load nothing."""
+    return re.sub(r"([\\`*_{}\[\]()#+!|<>~$])", r"\\\1", str(text))
 
 
 def snippet(text: str, start: int, end: int, around: int = 40) -> str:
@@ -92,7 +93,9 @@ def show_checks(data: dict) -> None:
         )
 
 
-def show_details(data: dict, label: str = "Memories and profile behind this reply") -> None:
+def show_details(
+    data: dict, label: str = "Memories and profile behind this reply", caption: bool = True
+) -> None:
     """An expander with the recalled facts and episodes, the persona fields and the exact prompt."""
     prompt = data["prompt"]
     facts, episodes = prompt.get("facts", []), prompt["memories"]
@@ -100,7 +103,8 @@ def show_details(data: dict, label: str = "Memories and profile behind this repl
     show_checks(data)
     facts_learned(data)
     with st.expander(f"{label} ({count})", icon=":material/psychology:"):
-        st.caption(reply_caption(data))
+        if caption:
+            st.caption(reply_caption(data))
         tab_facts, tab_mem, tab_profile, tab_prompt, tab_judge = st.tabs(
             ["Facts", "Past turns", "Persona fields", "Prompt", "Checks"]
         )
@@ -160,7 +164,7 @@ def show_details(data: dict, label: str = "Memories and profile behind this repl
         with tab_profile:
             fields = prompt["persona_fields"]
             if fields:
-                st.markdown("\n".join(f"- **{f['field']}**: {f['value']}" for f in fields))
+                st.markdown("\n".join(f"- **{f['field']}**: {plain(f['value'])}" for f in fields))
             else:
                 st.write("No persona fields were used.")
         with tab_prompt:

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 import streamlit as st
 
+from app_pages.ui.details import plain
 from personalab import Engine, MemoryStore, MemoryStoreError, Persona
 from personalab.personas import slugify
 from personalab.records import Memory, parse_export
@@ -78,7 +79,7 @@ def actions(store: MemoryStore, user: str, persona_id: str, memories: list[Memor
             store.set_private(user, persona_id, chosen, False)
             st.rerun()
     except MemoryStoreError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(plain(str(exc)), icon=":material/error:")
     if len(chosen) == 1:
         memory = store.get(user, persona_id, chosen[0])
         new = st.text_area("Edit the words", value=memory.text, key=f"edit_{memory.id}")
@@ -86,7 +87,7 @@ def actions(store: MemoryStore, user: str, persona_id: str, memories: list[Memor
             try:
                 store.edit(user, persona_id, memory.id, new)
             except MemoryStoreError as exc:
-                st.error(str(exc), icon=":material/error:")
+                st.error(plain(str(exc)), icon=":material/error:")
             else:
                 st.rerun()
 
@@ -151,21 +152,21 @@ def export_import(store: MemoryStore, user: str, persona_id: str) -> None:
         except UnicodeDecodeError:
             st.error("Nothing was imported: the file is not UTF-8 text.", icon=":material/error:")
         except MemoryStoreError as exc:
-            st.error(str(exc), icon=":material/error:")
+            st.error(plain(str(exc)), icon=":material/error:")
         else:
             st.success(f"Imported {len(memories)} memories.", icon=":material/check_circle:")
 
 
 def forget(store: MemoryStore, engine: Engine, user: str, persona: Persona, count: int) -> None:
     with st.popover("Forget all", icon=":material/warning:", disabled=not count):
-        st.write(f"Delete all {count} memories of {user} with {persona.name}?")
+        st.write(f"Delete all {count} memories of {plain(user)} with {plain(persona.name)}?")
         if st.button("Yes, forget everything", type="primary"):
             store.forget_all(user, persona.id)
             st.rerun()
     if persona.seed.size:
         with st.popover("Reset demo", icon=":material/restart_alt:"):
             st.write(
-                f"Forget everything and restore {persona.name}'s seed history "
+                f"Forget everything and restore {plain(persona.name)}'s seed history "
                 f"({persona.seed.size} memories), exactly as a new user finds it?"
             )
             if st.button("Yes, reset", type="primary", key="reset_demo"):

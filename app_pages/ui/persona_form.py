@@ -6,6 +6,7 @@ import streamlit as st
 import yaml
 from pydantic import ValidationError
 
+from app_pages.ui.details import plain
 from personalab import Persona, PersonaError
 from personalab.library import PersonaLibrary
 from personalab.personas import LIST_FIELDS, describe_validation_error, validation_messages
@@ -78,7 +79,7 @@ def submit(prefix: str, library: PersonaLibrary, base: Persona | None) -> None:
         state[f"{prefix}_errors"] = {"name": str(exc)}
         return
     state["select_persona"] = persona.id
-    state[f"{prefix}_saved"] = persona.name
+    state[f"{prefix}_saved"] = plain(persona.name)
 
 
 def form(prefix: str, library: PersonaLibrary, base: Persona | None = None) -> None:
@@ -134,7 +135,7 @@ def yaml_editor(library: PersonaLibrary, persona: Persona) -> None:
             st.error(f"Not saved: {describe_validation_error(exc)}")
             return
         except PersonaError as exc:
-            st.error(f"Not saved: {exc}")
+            st.error(f"Not saved: {plain(str(exc))}")
             return
         updated._file_id = persona.id
         library.save(updated, overwrite=True)

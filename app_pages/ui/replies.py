@@ -7,8 +7,9 @@ from typing import TypeVar
 
 import streamlit as st
 
-from app_pages.ui.details import show_details
+from app_pages.ui.details import plain, show_details
 from personalab import PersonaLabError, Reply
+from personalab.safe_text import safe_markdown
 
 T = TypeVar("T")
 FACTS_WAIT_S = 20.0  # after the reply has streamed, how long to show "updating facts"
@@ -19,7 +20,7 @@ def attempt(make: Callable[[], T]) -> T | None:
     try:
         return make()
     except PersonaLabError as exc:
-        st.error(f"No reply: {exc}", icon=":material/error:")
+        st.error(f"No reply: {plain(str(exc))}", icon=":material/error:")
         return None
 
 
@@ -27,15 +28,16 @@ def stream(reply: Reply | None, details: bool = True) -> dict | None:
     """Stream reply into the current container, then its details; None (shown) on failure."""
     if reply is None:
         return None
-    shown = st.empty()
+    shown, text = st.empty(), ""
     try:
-        with shown:
-            st.write_stream(reply)
+        for chunk in reply:  # untrusted text: made safe before it is ever rendered
+            text += chunk
+            shown.markdown(safe_markdown(text) + " ▌")
     except PersonaLabError as exc:
-        st.error(f"No reply: {exc}", icon=":material/error:")
+        shown.empty()
+        st.error(f"No reply: {plain(str(exc))}", icon=":material/error:")
         return None
-    if reply.guard_log is not None and len(reply.guard_log.attempts) > 1:
-        shown.markdown(reply.text)  # the guard's last attempt replaces the streamed tries
+    shown.markdown(safe_markdown(reply.text))  # the guard's last attempt replaces its tries
     if reply.memory_error:
         st.warning(
             f"The reply was not saved to memory: {reply.memory_error}", icon=":material/save:"

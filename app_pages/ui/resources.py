@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app_pages.ui.details import plain
 from personalab import (
     EmbeddedBackend,
     Embedder,
@@ -53,7 +54,7 @@ def base_settings() -> Settings:
     try:
         return Settings.load()
     except SettingsError as exc:
-        st.error(f"PersonaLab cannot start: {exc}", icon=":material/error:")
+        st.error(f"PersonaLab cannot start: {plain(str(exc))}", icon=":material/error:")
         st.stop()
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from app_pages.ui.details import plain
 from app_pages.ui.resources import base_settings, discovery, library, settings, store
 from personalab import Engine, MemoryStoreError, Persona, Settings
 from personalab.discovery import FoundModel
@@ -49,7 +50,9 @@ def sidebar() -> None:
         )
         st.page_link("app_pages/personas.py", label="New persona", icon=":material/person_add:")
         for b in broken:
-            st.warning(f"Skipped `{b.file_name}`: {b.reason}", icon=":material/warning:")
+            st.warning(
+                f"Skipped {plain(b.file_name)}: {plain(b.reason)}", icon=":material/warning:"
+            )
         st.divider()
         local_models(base)
         st.radio(
@@ -106,13 +109,13 @@ def require_persona(ctx: Context) -> Persona:
     key = f"{ctx.user}\0{ctx.persona.id}"
     if ctx.settings.seed_personas and key not in seeded:
         try:
-            with st.spinner(f"Loading what {ctx.persona.name} said before…"):
+            with st.spinner(f"Loading what {plain(ctx.persona.name)} said before…"):
                 ensure_seeded(
                     Engine(store(ctx.settings), None, ctx.settings), ctx.user, ctx.persona
                 )
             seeded.add(key)
         except MemoryStoreError as exc:  # the page still works; the memory error shows there
-            st.warning(f"The persona's earlier history was not loaded: {exc}")
+            st.warning(f"The persona's earlier history was not loaded: {plain(str(exc))}")
     return ctx.persona
 
 

@@ -14,8 +14,9 @@ from personalab.evaluation.serving import CHROMIUM, launch_chromium, serve_app
 REPLY_TIMEOUT_MS = 300_000
 PAGE_TIMEOUT_MS = 60_000
 DETAILS = "Memories and profile behind this reply"
-GENERIC = "Generic: same model, no persona, no memory"
-PERSONALIZED = "Personalized: persona + memories + recent turns"
+GENERIC = "Generic: no persona, no memory"
+PERSONALIZED = "Personalized: persona + memory"
+SERIOUS = ("serious", "critical")
 
 
 @pytest.fixture
@@ -67,6 +68,15 @@ def send(page: Page, text: str, placeholder: str | None = None) -> None:
 def assistant_replies(page: Page) -> Locator:
     messages = page.get_by_test_id("stChatMessage")
     return messages.filter(has=page.get_by_test_id("stChatMessageAvatarAssistant"))
+
+
+def answer_column(page: Page, title: str) -> Locator:
+    """The column of an answer, found by its bold title (not the ones inside an expander)."""
+    title_text = page.locator("strong").filter(has_text=title)
+    outer = page.locator(
+        '[data-testid="stColumn"]:not([data-testid="stExpander"] [data-testid="stColumn"])'
+    )
+    return outer.filter(has=title_text)
 
 
 def wait_for_details(scope: Locator) -> Locator:
@@ -124,18 +134,61 @@ def test_compare_streams_generic_and_personalized_answers_side_by_side(
 ):
     """Compare in a browser: two answered columns; only the personalized one has details."""
     page.goto(f"{app_url}compare")
-    send(page, "Plan my Sunday.", placeholder="One message, two answers")
-    columns = page.get_by_test_id("stColumn")
-    generic = columns.filter(has_text=GENERIC)
-    personal = columns.filter(has_text=PERSONALIZED)
+    send(page, "Plan my Sunday.", placeholder="One message, several answers")
+    generic, personal = answer_column(page, GENERIC), answer_column(page, PERSONALIZED)
     wait_for_details(personal)
-    expect(columns).to_have_count(2)
     for column, heading in [(generic, GENERIC), (personal, PERSONALIZED)]:
         expect(column).to_have_count(1)
         text = column.get_by_test_id("stMarkdownContainer")
         expect(text.first).to_have_text(heading)
         assert text.nth(1).inner_text().strip(), f"no answer under {heading!r}"
     expect(generic.get_by_test_id("stExpander")).to_have_count(0)
-    expect(generic.get_by_test_id("stCaptionContainer")).to_contain_text("first token")
+    expect(generic.get_by_test_id("stCaptionContainer").first).to_contain_text("first token")
     assert_healthy(page, js_errors)
     screenshot(page, tmp_path, "compare")
+
+
+def test_blind_vote_then_labels_are_revealed(app_url: str, page: Page, js_errors: list):
+    """Compare with a blind vote: both unlabelled answers fill in; a vote reveals the labels."""
+    page.goto(f"{app_url}compare")
+    page.get_by_text("Blind vote").click()
+    send(page, "What should I cook tonight?", placeholder="One message, several answers")
+    answers = answer_column(page, "Answer ")
+    expect(page.get_by_role("button", name="Answer A")).to_be_visible(timeout=REPLY_TIMEOUT_MS)
+    expect(answers).to_have_count(2)
+    for i in range(2):
+        text = answers.nth(i).get_by_test_id("stMarkdownContainer").nth(1)
+        assert text.inner_text().strip(), "an answer is empty"
+    expect(answer_column(page, GENERIC)).to_have_count(0)
+    page.get_by_role("button", name="Answer A").click()
+    expect(page.get_by_text("Voted:")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+    expect(answer_column(page, GENERIC)).to_have_count(1)
+    expect(answer_column(page, PERSONALIZED)).to_have_count(1)
+    assert_healthy(page, js_errors)
+
+
+def test_every_page_passes_axe_with_content_on_it(
+    app_url: str, page: Page, js_errors: list, tmp_path: Path
+):
+    """No serious or critical axe-core violation on any page, presenter mode included, once
+    replies, badges and tables are on screen."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+    page.goto(app_url)
+    send(page, "I am allergic to peanuts.")
+    wait_for_details(assistant_replies(page))
+    page.goto(f"{app_url}compare")
+    send(page, "Plan my Sunday.", placeholder="One message, several answers")
+    wait_for_details(answer_column(page, PERSONALIZED))
+    for path in ("compare", "", "present", "memory", "personas"):
+        if path not in ("compare",):
+            page.goto(f"{app_url}{path}")
+            expect(page.get_by_test_id("stApp")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+            page.wait_for_timeout(3000)  # let the page finish rendering
+        found = axe.run(page).response["violations"]
+        bad = [
+            (v["id"], v["impact"], v["nodes"][0]["target"]) for v in found if v["impact"] in SERIOUS
+        ]
+        assert not bad, (path or "chat", bad)
+    screenshot(page, tmp_path, "personas")

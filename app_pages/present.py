@@ -1,0 +1,73 @@
+"""Presenter mode: large type, no sidebar, a persona's prepared prompts one click away, reset."""
+
+import streamlit as st
+
+from app_pages.ui import replies, resources, session_io, sidebar, stage
+from personalab import ColumnKind, Engine, PersonaLabError
+from personalab.seeding import reset_demo
+
+# Our own fixed style (no user or model text goes into it): big type, the sidebar out of sight.
+st.html(
+    """<style>
+    [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"] {display: none;}
+    [data-testid="stMain"] p, [data-testid="stMain"] li {font-size: 1.45rem; line-height: 1.5;}
+    [data-testid="stMain"] h1 {font-size: 3rem;}
+    [data-testid="stCaptionContainer"] p {font-size: 1.1rem;}
+    </style>"""
+)
+ctx = sidebar.context()
+state = st.session_state
+personas, _ = resources.library().load()
+if not personas:
+    st.info("There are no personas yet: create one on the Personas page.")
+    st.stop()
+names = {p.id: p.name for p in personas}
+current = ctx.persona.id if ctx.persona else personas[0].id
+left, right = st.columns([3, 1])
+chosen = left.selectbox(
+    "Persona", list(names), index=list(names).index(current), format_func=names.get,
+    key="present_persona",
+)  # fmt: skip
+persona = next(p for p in personas if p.id == chosen)
+ctx = ctx.__class__(ctx.settings, ctx.user, persona, ctx.session)
+sidebar.require_persona(ctx)
+st.title(stage.plain(persona.name))
+st.caption(stage.plain(persona.summary))
+
+rounds = state.setdefault("present_rounds", {}).setdefault(f"{ctx.user}\0{persona.id}", [])
+if right.button("Reset demo", icon=":material/restart_alt:", help="Back to the seed history"):
+    try:
+        reset_demo(Engine(resources.store(ctx.settings), None, ctx.settings), ctx.user, persona)
+        rounds.clear()
+        st.toast(f"{stage.plain(persona.name)} is back to the start of the demo.")
+    except PersonaLabError as exc:
+        st.error(stage.plain(str(exc)), icon=":material/error:")
+
+prepared = [p.question for p in persona.probes]
+picked = None
+if prepared:
+    st.write("Prepared questions:")
+    with st.container(horizontal=True):
+        for n, question in enumerate(prepared):
+            if st.button(question, key=f"prepared_{persona.id}_{n}"):
+                picked = question
+
+for n, past in enumerate(rounds):
+    with st.chat_message("user"):
+        st.markdown(stage.plain(past["message"]))
+    stage.show_round(past, f"present{n}", False, False)
+
+typed = st.chat_input("Or ask your own question", key="present_message", max_chars=4000)
+message = picked or replies.next_message("present", typed)
+if message:
+    with st.chat_message("user"):
+        st.markdown(stage.plain(message))
+    engine = replies.attempt(lambda: resources.engine(ctx.settings))
+    columns = [(persona, ColumnKind.GENERIC), (persona, ColumnKind.PERSONALIZED)]
+    done = engine and stage.run_round(engine, ctx.user, ctx.session, message, columns)
+    if done:
+        rounds.append(done)
+    else:
+        replies.keep_failed("present", message)
+replies.show_failed("present")
+session_io.controls(rounds, ctx.user)

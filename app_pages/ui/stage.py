@@ -1,0 +1,193 @@
+"""The comparison stage: columns streamed side by side, blind votes, what changed, attribution."""
+
+from __future__ import annotations
+
+import random
+
+import streamlit as st
+
+from app_pages.ui import resources
+from app_pages.ui.details import plain, reply_caption, show_checks, show_details
+from personalab import Persona, PersonaLabError
+from personalab.attribution import Source, attribute, word_diff
+from personalab.columns import stream_columns
+from personalab.safe_text import safe_markdown
+from personalab.votes import Vote, VoteBook
+
+TITLES = {
+    "generic": "Generic: no persona, no memory",
+    "persona": "Persona only",
+    "memory": "Memory only",
+    "personalized": "Personalized: persona + memory",
+}
+LETTERS = "ABCD"
+CURSOR = " ▌"
+
+
+def run_round(
+    engine, user: str, session: str, message: str, columns: list[tuple], blind: bool = False
+) -> dict | None:
+    """Answer message in every column (persona, kind) at once, or queued for a local model.
+
+    One recall serves all the columns of a persona; each persona's exchange is stored once.
+    In a blind vote the columns come in a random order, unlabelled. Returns the finished
+    round, or None (with the reason shown) when nothing could start.
+    """
+    replies, meta = [], []
+    try:
+        by_persona: dict[str, list] = {}
+        for persona, kind in columns:
+            by_persona.setdefault(persona.id, [persona, []])[1].append(kind)
+        for persona, kinds in by_persona.values():
+            for reply in engine.compare(user, persona, message, session, kinds):
+                replies.append(reply)
+                meta.append({"persona": persona.id, "persona_name": persona.name})
+    except PersonaLabError as exc:
+        st.error(f"No reply: {plain(str(exc))}", icon=":material/error:")
+        return None
+    if blind:
+        shuffled = random.sample(range(len(replies)), len(replies))
+        replies, meta = [replies[i] for i in shuffled], [meta[i] for i in shuffled]
+    boxes = st.columns(len(replies), border=True)
+    bodies = []
+    for n, (box, reply, info) in enumerate(zip(boxes, replies, meta, strict=True)):
+        title = (
+            f"Answer {LETTERS[n]}"
+            if blind
+            else _title(reply.plan.kind.value, info, len(by_persona) > 1)
+        )
+        with box:
+            st.markdown(f"**{title}**")
+            bodies.append(st.empty())
+    texts = [""] * len(replies)
+    errors: dict[int, str] = {}
+    for event in stream_columns(replies, getattr(engine.backend, "concurrent", False)):
+        body = bodies[event.column]
+        if event.kind == "waiting":
+            body.caption(":material/hourglass_top: Waiting for the model…")
+        elif event.kind == "started":
+            body.caption(":material/more_horiz: Thinking…")
+        elif event.kind == "chunk":
+            texts[event.column] += event.text
+            body.markdown(safe_markdown(texts[event.column]) + CURSOR)
+        elif event.kind == "error":
+            errors[event.column] = event.text
+            body.error(f"No reply: {event.text}", icon=":material/error:")
+    finished = []
+    for i, (reply, info) in enumerate(zip(replies, meta, strict=True)):
+        if i in errors:
+            continue
+        if reply.saved is not None and reply.saved.pending is not None:
+            reply.saved.wait(20)
+        data = reply.to_json() | info
+        bodies[i].markdown(safe_markdown(data["text"]))
+        if not blind:
+            with boxes[i]:
+                _footer(data)
+        finished.append(data)
+    if errors and not finished:
+        return None
+    return {"message": message, "columns": finished, "voted": None}
+
+
+def _title(kind: str, info: dict, grid: bool) -> str:
+    return plain(info["persona_name"]) if grid else TITLES.get(kind, kind)
+
+
+def _footer(data: dict) -> None:
+    st.caption(plain(reply_caption(data)))
+    if data["kind"] == "generic":
+        show_checks(data)
+    else:
+        show_details(data, caption=False)
+
+
+def show_round(round_: dict, key: str, blind: bool, grid: bool) -> None:
+    """A finished round: its columns (unlabelled in a blind vote until the vote is cast)."""
+    hidden = blind and round_.get("voted") is None
+    shown = round_["columns"]
+    for box, (n, data) in zip(st.columns(len(shown), border=True), enumerate(shown), strict=True):
+        with box:
+            if hidden:
+                st.markdown(f"**Answer {LETTERS[n]}**")
+                st.markdown(safe_markdown(data["text"]))
+            else:
+                st.markdown(f"**{_title(data['kind'], data, grid)}**")
+                st.markdown(safe_markdown(data["text"]))
+                _footer(data)
+    if blind:
+        vote_bar(round_, key, shown)
+
+
+def vote_bar(round_: dict, key: str, shown: list[dict]) -> None:
+    """Buttons for the audience: which answer fits the person better (or tie, both bad)."""
+    if round_.get("voted") is not None:
+        winner = round_["voted"]
+        label = TITLES.get(winner, winner.replace("_", " "))
+        st.success(f"Voted: {plain(label)}. Labels revealed.", icon=":material/how_to_vote:")
+        return
+    st.write("Which answer fits this person better?")
+    choices = [(f"Answer {LETTERS[i]}", d["kind"]) for i, d in enumerate(shown)]
+    choices += [("Tie", "tie"), ("Both bad", "both_bad")]
+    with st.container(horizontal=True):
+        for label, winner in choices:
+            if st.button(label, key=f"{key}_vote_{winner}"):
+                _cast(round_, shown, winner)
+                st.rerun()
+
+
+def _cast(round_: dict, shown: list[dict], winner: str) -> None:
+    settings = resources.settings()
+    vote = Vote(
+        persona=shown[0]["persona"],
+        model=shown[0]["model"],
+        shown=tuple(d["kind"] for d in shown),
+        winner=winner,
+    )
+    try:
+        VoteBook(resources.store(settings)).add(vote)
+    except PersonaLabError as exc:
+        st.error(f"The vote was not saved: {plain(str(exc))}")
+    round_["voted"] = winner
+    round_.setdefault("votes", []).append(vote.to_json())
+
+
+def what_changed(round_: dict) -> None:
+    """The generic and the personalized answer side by side, differences marked."""
+    by_kind = {c["kind"]: c for c in round_["columns"]}
+    if "generic" not in by_kind or len(by_kind) < 2:
+        return
+    other = by_kind.get("personalized") or next(c for k, c in by_kind.items() if k != "generic")
+    runs = word_diff(by_kind["generic"]["text"], other["text"])
+    left, right = st.columns(2)
+    left.markdown("**Generic**, words the other answer drops struck through")
+    left.markdown(" ".join(_mark(op, words, "removed") for op, words in runs if op != "added"))
+    right.markdown(f"**{TITLES.get(other['kind'], other['kind'])}**, new words marked")
+    right.markdown(" ".join(_mark(op, words, "added") for op, words in runs if op != "removed"))
+
+
+def _mark(op: str, words: str, changed: str) -> str:
+    text = plain(words)
+    if op != changed:
+        return text
+    return f"~~{text}~~" if changed == "removed" else f":orange-background[{text}]"
+
+
+def attribution(round_: dict, persona: Persona, embedder) -> None:
+    """Sentences of the personalized answer that draw on a persona field, fact or memory."""
+    column = next((c for c in round_["columns"] if c["kind"] == "personalized"), None)
+    if column is None:
+        return
+    prompt = column["prompt"]
+    sources = [Source(f["field"], f["value"]) for f in prompt["persona_fields"]]
+    sources += [Source("fact", f["memory"]["text"]) for f in prompt.get("facts", [])]
+    sources += [Source("memory", m["memory"]["text"]) for m in prompt["memories"]]
+    for item in attribute(column["text"], sources, embedder):
+        if item.source is None:
+            st.markdown(plain(item.sentence))
+        else:
+            st.markdown(
+                f":blue-background[{plain(item.sentence)}]  \n"
+                f":gray[↳ {plain(item.source.label)}: {plain(item.source.text[:140])} "
+                f"({item.similarity:.2f})]"
+            )

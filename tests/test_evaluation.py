@@ -1,0 +1,123 @@
+"""The evaluation harness end to end with the real offline model; saved runs; cancel; report."""
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from personalab import Judge, OpenAIBackend
+from personalab.evaluation import harness, runs
+from personalab.evaluation.report import write_report
+from personalab.judge import compare_pair
+from tests.conftest import ROOT
+
+
+@pytest.fixture
+def work(embedder, offline_backend, settings):
+    return harness.Workspace(embedder, settings.replace(max_tokens=40), offline_backend)
+
+
+def test_recall_task_scores_every_setting_on_both_probe_sets(work):
+    """Recall and MRR per retrieval setting, for persona probes and preference probes."""
+    rows = harness.run("recall", work, harness.Job(), limit=3)
+    summary = [r for r in rows if r.get("summary")]
+    assert {r["setting"] for r in summary} == set(harness.SETTINGS)
+    assert {r["set"] for r in summary} == {"persona probes", "preference"}
+    fused = next(r for r in summary if r["setting"] == "fused" and r["set"] == "persona probes")
+    assert fused["questions"] == 3 and 0 <= fused["mrr"] <= fused["recall"] <= 1
+    assert fused["recall"] == 1.0  # a seed fact always reaches the prompt of its probe
+
+
+def test_preference_following_with_the_real_model_and_its_checks(work):
+    """Scripted conversations (preference, distractors, question) are answered and checked."""
+    rows = harness.run("preference", work, harness.Job(), limit=2, distractors=(2, 10))
+    summary = [r for r in rows if r.get("summary")]
+    assert [(r["distractors"], r["kind"]) for r in summary] == [
+        (2, "generic"),
+        (2, "personalized"),
+        (10, "generic"),
+        (10, "personalized"),
+    ]
+    assert all(r["conversations"] == 2 and 0 <= r["followed"] <= 1 for r in summary)
+    detail = [r for r in rows if not r.get("summary")]
+    assert all(isinstance(r["followed"], bool) and r["seconds"] > 0 for r in detail)
+
+
+def test_win_rates_from_checks_when_there_is_no_judge(work):
+    """Generic vs personalized per persona, with a Wilson interval, decided by the checks."""
+    rows = harness.run("winrate", work, harness.Job(), limit=1)
+    summary = [r for r in rows if r.get("summary")]
+    assert len(summary) >= 12 and all(r["decided_by"] == "checks" for r in summary)
+    assert all(r["games"] == 1 and 0 <= r["low"] <= r["rate"] <= r["high"] <= 1 for r in summary)
+
+
+def test_the_pairwise_judge_through_a_real_server_swaps_positions(llama_server):
+    """The judge is asked twice with the answers swapped; its verdict is first, second or tie."""
+    judge = Judge(OpenAIBackend("smollm2", base_url=llama_server, timeout_s=120))
+    verdict = compare_pair(judge, ["She is vegan."], "Dinner idea?", "Lentil curry.", "Steak.")
+    assert verdict in ("first", "second", "tie")
+
+
+def test_a_cancelled_run_saves_nothing(work, tmp_path, monkeypatch):
+    """Cancelling midway raises Cancelled; a save that fails midway (fault: the disk refuses
+    the last rename) leaves no JSON, CSV or part file behind."""
+    job = harness.Job()
+    job.listener = lambda done, total: job.cancel() if done >= 1 else None
+    with pytest.raises(harness.Cancelled):
+        harness.run("recall", work, job, limit=3)
+    assert not (tmp_path / "eval-results").exists() or not list(
+        (tmp_path / "eval-results").iterdir()
+    )
+    real = runs.os.replace
+
+    def refuse_json(source, target):
+        if str(target).endswith(".json"):
+            raise OSError(28, "No space left on device")
+        return real(source, target)
+
+    monkeypatch.setattr(runs.os, "replace", refuse_json)
+    with pytest.raises(OSError):
+        runs.save("recall", [{"setting": "fused"}], {}, tmp_path / "out")
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_saved_runs_reload_into_the_page_and_the_report(work, settings, isolated_env):
+    """A saved run shows on the Evaluate page and in the generated docs/benchmarks.md."""
+    rows = harness.run("recall", work, harness.Job(), limit=2)
+    path = runs.save("recall", rows, runs.describe(settings, model="", data="built-in probes"))
+    assert path.with_suffix(".csv").is_file()
+    record = json.loads(path.read_text())
+    assert (
+        record["meta"]["settings"]["memory_k"]
+        and "openai_api_key" not in record["meta"]["settings"]
+    )
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("app_pages/evaluate.py").run()
+    assert not at.exception
+    assert any("recall" in m.value for m in at.markdown)
+    frame = at.dataframe[0].value
+    assert set(frame["setting"]) == set(harness.SETTINGS)
+    out = write_report(Path("bench-results"), Path("eval-results"), Path("docs/benchmarks.md"))
+    text = out.read_text()
+    assert "python -m personalab eval recall" in text and path.name in text
+    assert (Path("docs/runs") / path.name).is_file()
+
+
+def test_eval_command_prints_json_to_stdout_and_progress_to_stderr(isolated_env):
+    """`eval recall --json` prints only the summary JSON on stdout and saves JSON and CSV."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "personalab", "eval", "recall", "--limit", "1", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    assert {r["setting"] for r in summary} == set(harness.SETTINGS)
+    assert "saved eval-results/" in out.stderr
+    saved = list((isolated_env / "eval-results").glob("*-recall.*"))
+    assert sorted(p.suffix for p in saved) == [".csv", ".json"]

