@@ -5,7 +5,11 @@ BIN := $(VENV)/bin
 PORT ?= 8501
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench browser clean
+LLAMA_VERSION := 0.3.36
+LLAMA_SERVER := .cache/llama-server
+LLAMA_SRC := .cache/llama-src
+
+.PHONY: run test lint format bench browser clean llama-server
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,8 +44,25 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(STAMP)
+bench: $(STAMP) $(LLAMA_SERVER)
 	$(BIN)/python -m personalab bench
 
+# llama.cpp's own server (parallel slots), built from the llama-cpp-python sdist on PyPI: the
+# real OpenAI-compatible server the compare benchmark runs columns against.
+llama-server: $(LLAMA_SERVER)
+$(LLAMA_SERVER): $(STAMP)
+	@command -v cmake >/dev/null && command -v g++ >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq cmake g++; \
+		else echo "building llama.cpp's server needs cmake and g++: sudo apt-get install cmake g++"; exit 1; fi; }
+	mkdir -p $(LLAMA_SRC)
+	$(BIN)/pip download --quiet --no-binary :all: --no-deps llama-cpp-python==$(LLAMA_VERSION) -d $(LLAMA_SRC)
+	tar xzf $(LLAMA_SRC)/llama_cpp_python-$(LLAMA_VERSION).tar.gz -C $(LLAMA_SRC)
+	cmake -S $(LLAMA_SRC)/llama_cpp_python-$(LLAMA_VERSION)/vendor/llama.cpp -B $(LLAMA_SRC)/build \
+		-DCMAKE_BUILD_TYPE=Release -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_UI=OFF \
+		-DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
+		-DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_APP=OFF
+	cmake --build $(LLAMA_SRC)/build --target llama-server -j2
+	cp $(LLAMA_SRC)/build/bin/llama-server $(LLAMA_SERVER)
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import threading
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlparse
 
-from personalab.errors import BackendError
+from personalab.errors import BackendError, PersonaLabError
 from personalab.redaction import redact
 from personalab.steering import sequence_ban
 
@@ -243,6 +244,18 @@ def _llama_format(response_format: dict | None) -> dict | None:
 def complete(backend: ChatBackend, messages: list[ChatMessage], options: GenerationOptions) -> str:
     """The whole reply as one string (the stream, joined)."""
     return "".join(backend.stream(messages, options))
+
+
+def json_answer(raw: str, who: str) -> object:
+    """A model's JSON answer (a Markdown fence around it is fine); PersonaLabError if it is not
+    JSON. `who` names the answer in the message, e.g. "the judge's answer"."""
+    text = raw.strip()
+    if text.startswith("```"):
+        text = text.split("\n", 1)[-1].rsplit("```", 1)[0]
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PersonaLabError(f"{who} was not valid JSON ({exc.msg})") from exc
 
 
 def complete_json(

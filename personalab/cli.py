@@ -56,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
         "what",
         nargs="?",
         default="all",
-        choices=("all", "locomo", "probes", "latency", "faithfulness", "defaults", "speed", "app"),
+        choices=BENCHES,
         help="one benchmark, or all (default)",
     )
     bench.add_argument("--data", type=Path, help="LoCoMo's locomo10.json (default ../shared/data)")
@@ -66,6 +66,10 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="print the figures as JSON")
     bench.set_defaults(run=_bench)
     return parser
+
+
+BENCHES = ("all", "locomo", "probes", "latency", "faithfulness", "defaults", "compare", "memory")
+BENCHES += ("speed", "app")
 
 
 def _scope(p: argparse.ArgumentParser) -> None:

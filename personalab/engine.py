@@ -131,6 +131,11 @@ class Reply:
             self.text = self.guard_log.attempts[-1].text  # the markers and earlier tries go
         self.stats = ReplyStats(first, time.perf_counter() - start, len(parts))
         self.report = check_reply(self.text, self.checks)
+        if self.on_complete is not None:
+            try:
+                self.saved = self.on_complete(self)
+            except MemoryStoreError as exc:
+                self.memory_error = str(exc)
         if self.judge is not None:
             facts = [c.constraint for c in self.checks] + [f.memory.text for f in self.plan.facts]
             try:
@@ -139,11 +144,6 @@ class Reply:
                 )
             except PersonaLabError as exc:
                 self.judge_error = str(exc)
-        if self.on_complete is not None:
-            try:
-                self.saved = self.on_complete(self)
-            except MemoryStoreError as exc:
-                self.memory_error = str(exc)
 
     def read(self) -> str:
         """Consume the whole stream and return the text."""

@@ -52,12 +52,26 @@ _REQUEST = re.compile(
     r"thanks|thank|cheers|ok|okay|sure|haha|lol|right|great|nice|cool|wow|oh|hmm|meh|yes|no)\b"
 )
 _STYLE_WISH = re.compile(
-    r"^(?:please |pls |and |also )*(?:always |never |don't |do not |just )?(?:use|keep|make|"
+    r"^(?:please |pls |and |also |(?:when|whenever) you [\w ]+?,? )*"
+    r"(?:always |never |don't |do not |just )?(?:use|keep|make|"
     r"answer|reply|respond|write|explain|talk|give|avoid|skip|stop|start|call|address|"
     r"spell|format|put|no)\b.*\b(?:short|shorter|brief|concise|detailed|simple|plain|"
     r"formal|casual|bullet|emojis?|jargon|spelling|british|american|metric|imperial|tone|"
+    r"step[- ]by[- ]step|reasoning|examples|"
     r"version|answers?|replies|responses|explanations?|in (?:english|french|german|spanish|"
     r"dutch|arabic|italian|portuguese))\b"
+)
+# How often something happens ("every Tuesday", "twice a week"): a habit, so durable even in a
+# sentence that also says how it feels ("I fast every year, so I'm exhausted by the afternoon").
+_HABITUAL = re.compile(
+    r"\bevery (?:other |single )?(?:morning|afternoon|evening|day|night|weekday|weekend|week|"
+    r"month|year|summer|winter|spring|autumn|term|(?:mon|tues|wednes|thurs|fri|satur|sun)day)"
+    r"\b|\b(?:once|twice|three times|\d+ times) a (?:day|week|month|year)\b"
+)
+_MEMBER = re.compile(
+    r"\b(?:i'm|i am|we're|we are) (?:\w+ly )?(?:on|in|part of|a member of) (?:the|a|an|our|my) "
+    r"(?:[\w'-]+ ){0,2}(?:board|team|committee|council|club|choir|band|group|union|league|"
+    r"society|panel)\b"
 )
 _HYPOTHETICAL = re.compile(r"^(?:if|imagine|suppose|maybe|perhaps|hopefully|wish)\b|\bi wish\b")
 _TRANSIENT = re.compile(
@@ -162,15 +176,18 @@ def _analyse(sentence: str) -> tuple[str, str, str, str]:
     s = _normalize(sentence)
     none = ("other", "", "", "")
     s = re.sub(r"^(?:can|could|would|will) you (?:please )?(?=always |never )", "", s)
-    if not s or s.endswith("?") or _QUESTION.match(s) or _HYPOTHETICAL.search(s):
+    if not s or s.endswith("?"):
         return none
-    if _STYLE_WISH.match(s):
+    if _STYLE_WISH.match(s):  # before questions: "when you explain, ..." or "don't use emojis"
         rule = _rule(s)
-        return ("fact", "style", *rule[1:]) if rule else ("fact", "style", "answer-tone", "")
+        return ("fact", "style", *rule[1:]) if rule else ("fact", "style", "", "")
+    if _QUESTION.match(s) or _HYPOTHETICAL.search(s):
+        return none
     if _REQUEST.match(s) or not _PERSONAL.search(s):
         return none
     rule = _rule(s)
-    if _TRANSIENT.search(s) or _MOOD.search(s):
+    habitual = _HABITUAL.search(s) and not _PAST_ACTION.search(s)
+    if (_TRANSIENT.search(s) or _MOOD.search(s)) and not habitual:
         lasting = rule and rule[1] in ("home", "job", "condition", "diet", "plan")
         changed = _DURABLE_PAST.search(s)
         return ("fact", *rule) if lasting and changed else ("event", "", "", "")
@@ -187,7 +204,7 @@ def _analyse(sentence: str) -> tuple[str, str, str, str]:
         return ("fact", *rule)
     if _DEMONSTRATIVE_TASTE.search(s) or _NOT_DURABLE_VERB.search(s):
         return ("other", "", "", "")
-    if _DURABLE_PAST.search(s) or _DURABLE_PRESENT.search(s):
+    if habitual or _MEMBER.search(s) or _DURABLE_PAST.search(s) or _DURABLE_PRESENT.search(s):
         return "fact", _category(s), "", ""
     return none
 

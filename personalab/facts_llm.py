@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from personalab.backends import ChatBackend, ChatMessage, complete_json
+from personalab.backends import ChatBackend, ChatMessage, complete_json, json_answer
 from personalab.errors import PersonaLabError
 from personalab.factbook import RESTATED, FactBook, FactChange
 from personalab.facts import CATEGORIES, Candidate
@@ -114,10 +114,7 @@ class LLMFactExtractor:
 
 def parse_operations(answer: str, known: dict[str, Memory]) -> list[Operation]:
     """The valid operations in a model's answer; PersonaLabError when it is not the JSON asked."""
-    try:
-        data = json.loads(_strip_fences(answer))
-    except json.JSONDecodeError as exc:
-        raise PersonaLabError(f"the model's fact update was not valid JSON ({exc.msg})") from exc
+    data = json_answer(answer, "the model's fact update")
     items = data.get("operations") if isinstance(data, dict) else None
     if not isinstance(items, list):
         raise PersonaLabError('the model\'s fact update had no "operations" list')
@@ -137,13 +134,6 @@ def parse_operations(answer: str, known: dict[str, Memory]) -> list[Operation]:
             continue  # an id the model made up
         found.append(Operation(action, fact, category if category in CATEGORIES else "", target))
     return found
-
-
-def _strip_fences(text: str) -> str:
-    text = text.strip()
-    if text.startswith("```"):
-        text = text.split("\n", 1)[-1].rsplit("```", 1)[0]
-    return text
 
 
 def _split_key(key: str) -> tuple[str, str]:

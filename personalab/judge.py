@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from personalab.backends import ChatBackend, ChatMessage, complete_json
+from personalab.backends import ChatBackend, ChatMessage, complete_json, json_answer
 from personalab.errors import PersonaLabError
 
 CRITERIA = {
@@ -81,13 +81,7 @@ class Judge:
 
 def parse_verdict(raw: str) -> tuple[dict[str, bool], str]:
     """The four error flags and the explanation; PersonaLabError on anything else."""
-    text = raw.strip()
-    if text.startswith("```"):
-        text = text.split("\n", 1)[-1].rsplit("```", 1)[0]
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise PersonaLabError(f"the judge's answer was not valid JSON ({exc.msg})") from exc
+    data = json_answer(raw, "the judge's answer")
     if not isinstance(data, dict):
         raise PersonaLabError("the judge's answer was not a JSON object")
     missing = [name for name in CRITERIA if not isinstance(data.get(name), bool)]
@@ -112,13 +106,7 @@ PAIR_INSTRUCTIONS = (
 
 def parse_pair(raw: str) -> str:
     """'A', 'B' or 'tie' from a pairwise verdict; PersonaLabError on anything else."""
-    text = raw.strip()
-    if text.startswith("```"):
-        text = text.split("\n", 1)[-1].rsplit("```", 1)[0]
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise PersonaLabError(f"the judge's answer was not valid JSON ({exc.msg})") from exc
+    data = json_answer(raw, "the judge's answer")
     better = data.get("better") if isinstance(data, dict) else None
     if better not in ("A", "B", "tie"):
         raise PersonaLabError('the judge\'s answer lacks "better": "A", "B" or "tie"')

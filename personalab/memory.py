@@ -17,6 +17,7 @@ from personalab.chroma import reason as _reason
 from personalab.embedding import Embedder
 from personalab.errors import MemoryStoreError
 from personalab.index import ScopeIndex
+from personalab.marks import ScopeMarks
 from personalab.records import Memory, NewMemory, Revision
 from personalab.redaction import redact
 
@@ -25,7 +26,6 @@ __all__ = ["MemoryStore", "collection_name", "open_client", "open_server", "stor
 MAX_BATCH = 5000  # Chroma accepts at most 5,461 records per add
 PAGE = 5000  # records per read when a scope is loaded
 MAX_SCOPES = 64  # scopes mirrored in process at once (least recently used are dropped)
-MARKS = "personalab-scopes"  # facts about scopes themselves: seeded, revision
 RECHECK_S = 0.5  # with a shared server, how often a scope asks whether others changed it
 
 
@@ -45,6 +45,7 @@ class MemoryStore:
         self._lock = threading.Lock()
         self._scopes: OrderedDict[str, ScopeIndex] = OrderedDict()
         self._collections: dict[str, object] = {}
+        self.marks_book = ScopeMarks(client)
         self._revision: dict[str, str | None] = {}  # the token each mirror reflects
         self._checked: dict[str, float] = {}
 
@@ -67,7 +68,7 @@ class MemoryStore:
                 self._scopes.popitem(last=False)
         try:
             if self.shared:
-                self._revision[name] = self.marks(user, persona).get("revision")
+                self._revision[name] = self.marks_book.get(name, "revision")
             self._load(name, index)
         except BaseException:
             with self._lock:
@@ -146,11 +147,19 @@ class MemoryStore:
             self._write(user, persona, memories, self.embedder.embed([m.text for m in memories]))
         return memories
 
-    def restore(self, user: str, persona: str, memories: list[Memory]) -> list[Memory]:
-        """Store memories exactly as given (ids, times, history kept), e.g. from an export."""
+    def restore(
+        self,
+        user: str,
+        persona: str,
+        memories: list[Memory],
+        vectors: list[list[float]] | None = None,
+    ) -> list[Memory]:
+        """Store memories exactly as given (ids, times, history kept), e.g. from an export;
+        with their vectors when the caller has them, else embedded."""
         memories = [m.evolve(user=user, persona=persona, text=redact(m.text)) for m in memories]
         if memories:
-            self._write(user, persona, memories, self.embedder.embed([m.text for m in memories]))
+            vectors = vectors or self.embedder.embed([m.text for m in memories])
+            self._write(user, persona, memories, vectors)
         return memories
 
     def replace(
@@ -238,44 +247,20 @@ class MemoryStore:
 
     def mark(self, user: str, persona: str, name: str, value: float | str | bool) -> None:
         """Remember a fact about the scope itself (e.g. when it was seeded); outlives forget_all."""
-        scope = collection_name(user, persona)
-        try:
-            self._marks().upsert(
-                ids=[f"{scope}/{name}"],
-                embeddings=[[0.0]],
-                metadatas=[{"scope": scope, "name": name, "value": value}],
-                documents=[name],
-            )
-        except Exception as exc:
-            raise MemoryStoreError(f"could not save to memory: {_reason(exc)}") from exc
+        self.marks_book.set(collection_name(user, persona), name, value)
 
     def marks(self, user: str, persona: str) -> dict:
-        """Every mark of a scope, by name."""
-        try:
-            found = self._marks().get(
-                where={"scope": collection_name(user, persona)}, include=["metadatas"]
-            )
-        except Exception as exc:
-            raise MemoryStoreError(f"could not read memory: {_reason(exc)}") from exc
-        return {m["name"]: m["value"] for m in found["metadatas"]}
+        return self.marks_book.all(collection_name(user, persona))
 
     def marked(self, user: str, persona: str, name: str) -> bool:
-        return name in self.marks(user, persona)
-
-    def _mark_value(self, user: str, persona: str, name: str):
-        scope = collection_name(user, persona)
-        try:
-            found = self._marks().get(ids=[f"{scope}/{name}"], include=["metadatas"])
-        except Exception as exc:
-            raise MemoryStoreError(f"could not read memory: {_reason(exc)}") from exc
-        return found["metadatas"][0]["value"] if found["ids"] else None
+        return self.marks_book.get(collection_name(user, persona), name) is not None
 
     def _changed(self, user: str, persona: str) -> None:
         """After a change (shared server only): leave a new revision for other processes."""
         if not self.shared:
             return
         name = collection_name(user, persona)
-        before = self._mark_value(user, persona, "revision")
+        before = self.marks_book.get(name, "revision")
         token = uuid.uuid4().hex
         self.mark(user, persona, "revision", token)
         # If someone else changed the scope since this mirror was loaded, load it again.
@@ -287,22 +272,12 @@ class MemoryStore:
         if name not in self._scopes or now - self._checked.get(name, 0.0) < RECHECK_S:
             return
         self._checked[name] = now
-        if self._mark_value(user, persona, "revision") != self._revision.get(name):
+        if self.marks_book.get(name, "revision") != self._revision.get(name):
             with self._lock:
                 self._scopes.pop(name, None)
                 self._collections.pop(name, None)
 
     # -- internals -------------------------------------------------------------------------
-
-    def _marks(self):
-        found = self._collections.get(MARKS)
-        if found is None:
-            try:
-                found = self.client.get_or_create_collection(MARKS, embedding_function=None)
-            except Exception as exc:
-                raise MemoryStoreError(f"cannot open the memory store: {_reason(exc)}") from exc
-            self._collections[MARKS] = found
-        return found
 
     def _write(
         self, user: str, persona: str, memories: list[Memory], vectors: list[list[float]]

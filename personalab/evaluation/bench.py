@@ -288,6 +288,9 @@ def run(
             log(f"LoCoMo skipped: no data set at {data} (pass --data PATH)")
     if what in ("all", "probes"):
         figures["probes"] = probes.run(embedder, settings, split, progress=log)
+        wide = settings.replace(n_ctx=8192)  # a server model's window: the fact budget's cap
+        wider = probes.run(embedder, wide, split, ("engine",), progress=log)
+        figures["probes"]["recall"]["engine-8k"] = wider["recall"]["engine"]
     if what in ("all", "latency"):
         figures["latency"] = latency(embedder, settings, sizes, queries, data)
     if what in ("all", "faithfulness", "defaults"):
@@ -297,7 +300,7 @@ def run(
         backend = backend_from_settings(settings)
         judged = judge_backend(settings)
         if what == "defaults":
-            figures["defaults"] = faithfulness.defaults_grid(backend, embedder, settings)
+            figures["defaults"] = faithfulness.defaults_grid(backend, embedder, settings, samples=4)
         else:
             figures["faithfulness"] = faithfulness.run(
                 backend,
@@ -307,6 +310,18 @@ def run(
                 judge=Judge(judged) if judged else None,
                 progress=log,
             )
+    if what in ("all", "compare"):
+        from personalab.evaluation import bench_stage
+
+        figures["compare"] = bench_stage.run(settings, embedder)
+    if what in ("all", "memory"):
+        from personalab.evaluation import bench_memory
+
+        figures["memory"] = {
+            "stores": bench_memory.stores(embedder, settings, 100, 1000, queries),
+            "round_trip": bench_memory.round_trip(embedder),
+            "killed_import": bench_memory.killed_import(embedder),
+        }
     if what in ("all", "speed"):
         figures["speed"] = model_speed(settings)
     if what in ("all", "app"):
@@ -336,7 +351,7 @@ def report(figures: dict) -> None:
             "the prompt"
         )
         for name, value in p["recall"].items():
-            print(f"  {name:8} {100 * value:5.1f} %")
+            print(f"  {name:9} {100 * value:5.1f} %")
     if "latency" in figures:
         print_latency(figures["latency"])
     if "faithfulness" in figures:
@@ -352,6 +367,12 @@ def report(figures: dict) -> None:
                 f"{100 * r['violation_rate']:9.1f}% {100 * r['refusal_rate']:7.1f}% "
                 f"{r['seconds_p50']:6.2f}"
             )
+    if "compare" in figures:
+        print("\ncompare: columns at once beside the slower single answer")
+        print("\n".join(figures["compare"]["lines"]))
+    if "memory" in figures:
+        print("\nmemory control")
+        print(json.dumps(figures["memory"], indent=1))
     if "speed" in figures:
         print("\noffline model (bundled SmolLM2-135M Q4_1), same prompts, temperature 0")
         for way, r in figures["speed"].items():

@@ -59,6 +59,8 @@ def write_report(bench: Path, evals: Path, out: Path) -> Path:
         ("Latency of memory", _latency(bench)),
         ("Constraint faithfulness", _faithfulness(bench)),
         ("Sampling and prompt layout (the bundled model's defaults)", _defaults(bench)),
+        ("Compare: columns at once", _compare(bench)),
+        ("Memory stores, export and import", _memory(bench)),
         ("Model speed and app start", _speed(bench)),
         ("Evaluation runs", _evaluations(evals)),
     ):
@@ -127,7 +129,8 @@ def _probes(bench: Path):
         return None, []
     path, p = found
     names = {
-        "engine": "PersonaLab (facts + fused episodes)",
+        "engine": "PersonaLab (facts + fused episodes), bundled model's 2048-token window",
+        "engine-8k": "the same with an 8192-token window (fact budget at its 2000-token cap)",
         "dense": "dense only, top 4 turns",
         "legacy": "the engine before facts (floor 0.2, top 4)",
     }
@@ -247,12 +250,53 @@ def _speed(bench: Path):
         if app.get("first_page_s"):
             body.append(f"- chat input shown {app['first_page_s']:.2f} s after page.goto")
         paths.append(path)
-    found = _bench(bench, "compare", "compare")
-    if found:
-        path, c = found
-        body += ["", _source(path, "python -m personalab bench compare"), "", *c.get("lines", [])]
-        paths.append(path)
     return body or None, paths
+
+
+def _compare(bench: Path):
+    found = _bench(bench, "compare", "compare")
+    if not found:
+        return None, []
+    path, c = found
+    body = [
+        _source(path, "make llama-server && python -m personalab bench compare"),
+        "",
+        "Wall time of a compare (the bundled model, temperature 0, 96 tokens, 5 questions, "
+        "medians) beside the slower of its columns answered alone, in the same run. The peer "
+        "sends the very same prompts straight to the same server with the `openai` client, so "
+        "the gap between the two is what PersonaLab adds.",
+        "",
+        *c.get("lines", []),
+    ]
+    return body, [path]
+
+
+def _memory(bench: Path):
+    found = _bench(bench, "memory", "memory")
+    if not found:
+        return None, []
+    path, m = found
+    body = [_source(path, "python -m personalab bench memory"), ""]
+    for where, r in m.get("stores", {}).items():
+        body.append(
+            f"- {where} Chroma, 100 users x 1,000 memories (filled in {r['fill_s']:.0f} s): "
+            f"recall p50 {r['recall']['p50_ms']:.1f} ms, p95 {r['recall']['p95_ms']:.1f} ms; "
+            f"write p50 {r['write']['p50_ms']:.1f} ms, p95 {r['write']['p95_ms']:.1f} ms"
+        )
+    if rt := m.get("round_trip"):
+        body.append(
+            f"- export, forget and import {rt['memories']:,} memories: export "
+            f"{rt['export_s']:.2f} s, forget {rt['forget_s']:.2f} s, import {rt['import_s']:.1f} s "
+            f"(written first in {rt['write_s']:.1f} s); identical after: {rt['equal']}"
+        )
+    if k := m.get("killed_import"):
+        body.append(
+            f"- an import of {k['memories']:,} killed with SIGKILL after {k['killed_after_s']:.0f} "
+            f"s: the store opens again ({k['opens_after_kill']}) holding "
+            f"{k['present_after_kill']:,} of them; importing again leaves "
+            f"{k['present_after_reimport']:,}"
+        )
+    return body, [path]
 
 
 def _evaluations(evals: Path):
@@ -260,7 +304,7 @@ def _evaluations(evals: Path):
     for task, command in (
         ("recall", "python -m personalab eval recall"),
         ("preference", "python -m personalab eval preference --limit 20"),
-        ("winrate", "python -m personalab eval winrate"),
+        ("winrate", "python -m personalab eval winrate --limit 3"),
     ):
         found = _latest(evals, f"*-{task}.json")
         if not found:
