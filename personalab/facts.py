@@ -42,6 +42,17 @@ _RELATIONS = _words(
     "in-laws stepdad stepmum",
 )
 _PERSONAL = re.compile(rf"\b(?:i|i'm|i've|i'd|my|me|we|we're|our|us|{_RELATIONS})\b")
+# Someone the user knows, by name, described in the present tense ("Layla has an egg allergy",
+# "Miso the cat hides whenever ..."): checked on the original casing.
+_NAMED = re.compile(
+    r"^(?!(?:I|My|Our|We|Your|You|His|Her|Their|Its|It|The|This|That|These|Those|There|Here|"
+    r"He|She|They|Everyone|Nobody|Someone|Everything|Nothing|Today|Tomorrow|Tonight|"
+    r"Yesterday)\b)[A-Z][a-z]+"
+    r"(?:'s [a-z]+(?: [A-Z][a-z]+)?| the [a-z]+)? (?:(?:still|always|usually|never|often|also|"
+    r"only|really) )?(?:is|has|can't|doesn't|won't|isn't|hasn't|"
+    r"(?!(?:this|his|was|yes|plus|always)\b)[a-z]+[^s']s)\b"
+)
+_FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'd|i'll|my|me|mine|we|we're|we've|our|us)\b")
 _QUESTION = re.compile(
     r"^(?:what|how|why|when|where|which|who|whom|whose|can|could|would|should|shall|is|are|"
     r"am|do|does|did|will|have|has|any|anyone|isn't|aren't|don't|doesn't)\b"
@@ -97,8 +108,10 @@ _DURABLE_PAST = re.compile(
     r"gave up|stopped|moved|relocated|trained as|studied|graduated|got married|married|"
     r"adopted|converted|retired|emigrated|switched|became|started (?:working|learning|"
     r"running|going)|first came|moved back)\b|\b(?:i|we)(?:'ve| have) (?:\w+ )?(?:been|lived|"
-    r"worked|had|never|always|known|used|kept|owned|done|played|taught|studied)\b|"
-    r"\b(?:i|we) haven't\b"
+    r"worked|had|never|always|known|used|kept|owned|done|played|taught|studied|cut|given up|"
+    r"stopped|quit|dropped|switched|gone)\b|\b(?:i|we) haven't\b|"
+    r"\b(?:outside|opposite|next to|round the corner from|around the corner from) (?:my|our) "
+    r"(?:door|house|flat|home|building|street|office|window)\b"
 )
 _PAST_ACTION = re.compile(
     rf"(?:^(?:[\w']+,? ){{0,3}}(?:i|we|(?:my|our) (?:\w+ ){{1,2}}?)(?:\w+ly |just |finally |"
@@ -145,7 +158,8 @@ _DURABLE_PRESENT = re.compile(
     rf"budget|shift|shifts|{_RELATIONS}) (?:is|are|won't|doesn't|can't|has|have|lives|works)\b|"
     rf"\b(?:{_RELATIONS}) (?:\w+ )?(?:lives|works|is|has|can't|doesn't|won't)\b|"
     r"\b(?:my|our) (?:[\w'-]+,? ){1,4}(?:is|are|has|have|expects|needs|wants|won't|doesn't|"
-    r"don't|can't|gets|lives|works|loves|hates|only)\b|\b(?:i|we) (?:still |also |only )?"
+    r"don't|can't|gets|lives|works|loves|hates|only|goes|comes|takes|starts|runs|costs)\b|"
+    r"\b(?:i|we) (?:still |also |only )?"
     r"(?:have|own|keep|rent|share) (?:a|an|two|three|four|one|no|some|\d+) "
 )
 
@@ -183,9 +197,12 @@ def _analyse(sentence: str) -> tuple[str, str, str, str]:
         return ("fact", "style", *rule[1:]) if rule else ("fact", "style", "", "")
     if _QUESTION.match(s) or _HYPOTHETICAL.search(s):
         return none
-    if _REQUEST.match(s) or not _PERSONAL.search(s):
+    named = _NAMED.match(sentence.strip(" \t\"'*-")) and not _FIRST_PERSON.search(s)
+    if _REQUEST.match(s) or not (named or _PERSONAL.search(s)):
         return none
     rule = _rule(s)
+    if named and rule:  # someone else's fact never fills (or supersedes) the user's own slot
+        rule = (rule[0], "", "")
     habitual = _HABITUAL.search(s) and not _PAST_ACTION.search(s)
     if (_TRANSIENT.search(s) or _MOOD.search(s)) and not habitual:
         lasting = rule and rule[1] in ("home", "job", "condition", "diet", "plan")
@@ -204,6 +221,8 @@ def _analyse(sentence: str) -> tuple[str, str, str, str]:
         return ("fact", *rule)
     if _DEMONSTRATIVE_TASTE.search(s) or _NOT_DURABLE_VERB.search(s):
         return ("other", "", "", "")
+    if named:
+        return "fact", "people", "", ""
     if habitual or _MEMBER.search(s) or _DURABLE_PAST.search(s) or _DURABLE_PRESENT.search(s):
         return "fact", _category(s), "", ""
     return none

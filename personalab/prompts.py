@@ -41,7 +41,8 @@ class ColumnKind(StrEnum):
         return self in (ColumnKind.MEMORY, ColumnKind.PERSONALIZED)
 
 
-AUTO_FACT_SHARE = 0.4  # of the tokens a prompt may use, when the fact budget is automatic
+FACT_LABEL_TOKENS = 3  # '- "' and '"' around each fact
+AUTO_FACT_SHARE = 0.5  # of the tokens a prompt may use, when the fact budget is automatic
 MAX_AUTO_FACT_TOKENS = 2000
 
 
@@ -130,7 +131,7 @@ def choose_facts(facts: list[ScoredMemory], budget: int) -> list[ScoredMemory]:
     A stable order keeps the prompt's prefix the same from turn to turn, so a local model
     can reuse its cache.
     """
-    chosen = within_budget(facts, budget, count_tokens)
+    chosen = within_budget(facts, budget, count_tokens, label_tokens=FACT_LABEL_TOKENS)
     return sorted(chosen, key=lambda f: (f.memory.created_at, f.memory.id))
 
 

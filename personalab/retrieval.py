@@ -182,12 +182,19 @@ def rank_facts(scope: ScopeIndex, vector: list[float]) -> list[ScoredMemory]:
 
 
 def within_budget(
-    hits: list[ScoredMemory], budget_tokens: int, count_tokens: Callable[[str], int]
+    hits: list[ScoredMemory],
+    budget_tokens: int,
+    count_tokens: Callable[[str], int],
+    label_tokens: int = 8,
 ) -> list[ScoredMemory]:
-    """The best-ranked memories whose texts fit in budget_tokens, in rank order."""
+    """The best-ranked memories whose texts fit in budget_tokens, in rank order.
+
+    label_tokens is what each line adds around the text: a turn's date and speaker take about
+    8 tokens, a fact's bullet and quotes about 3.
+    """
     kept, used = [], 0
     for hit in hits:
-        cost = count_tokens(hit.memory.text) + 8  # quoting, date and role labels
+        cost = count_tokens(hit.memory.text) + label_tokens
         if used + cost > budget_tokens:
             continue
         kept.append(hit)

@@ -49,7 +49,7 @@ class Settings:
     repeat_penalty: float = 1.1  # llama.cpp only: stops small models from looping
     memory_k: int = 4  # episodes (past turns) recalled per reply
     memory_token_budget: int = 300  # most prompt tokens spent on episodes
-    fact_token_budget: int = 0  # most prompt tokens spent on facts; 0: 40 % of what the model has
+    fact_token_budget: int = 0  # most prompt tokens spent on facts; 0: half of what the model has
     recent_turns: int = 4
     seed_personas: bool = True  # load a persona's seed history the first time a user opens it
     # Restate the persona's hard constraints after the user's message (small models follow a

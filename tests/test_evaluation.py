@@ -98,10 +98,16 @@ def test_saved_runs_reload_into_the_page_and_the_report(work, settings, isolated
     assert any("recall" in m.value for m in at.markdown)
     frame = at.dataframe[0].value
     assert set(frame["setting"]) == set(harness.SETTINGS)
+    stale, other = Path("docs/runs/20200101-000000-recall.json"), Path("docs/runs/x-winrate.json")
+    stale.parent.mkdir(parents=True)
+    stale.write_text("{}")
+    other.write_text("{}")
     out = write_report(Path("bench-results"), Path("eval-results"), Path("docs/benchmarks.md"))
     text = out.read_text()
     assert "python -m personalab eval recall" in text and path.name in text
     assert (Path("docs/runs") / path.name).is_file()
+    # the copy of the recall run it replaced goes; a run of a kind not found again stays
+    assert not stale.exists() and other.exists()
 
 
 def test_eval_command_prints_json_to_stdout_and_progress_to_stderr(isolated_env):

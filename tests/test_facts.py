@@ -31,6 +31,17 @@ def test_facts_are_told_from_events_and_requests(text, label):
     assert classify(text) == label
 
 
+def test_facts_about_people_the_user_knows_are_kept_apart_from_the_users_own():
+    """A named person's lasting trait is a fact; it never fills or supersedes the user's slot."""
+    layla = extract("Layla has a severe egg allergy and carries an EpiPen at all times.")
+    assert [c.category for c in layla] == ["health"] and layla[0].slot == ""
+    assert extract("Jonas sleeps during the day after his night shifts.")[0].category == "people"
+    assert classify("Jonas fell asleep on the sofa before the film started.") != "fact"
+    assert classify("Miso's vet appointment is on Thursday at four.") != "fact"
+    own = extract("Aubergine is the one vegetable I genuinely can't stand.")
+    assert own and own[0].category != "people"
+
+
 def test_slots_and_topics_keep_distinct_facts_apart():
     """Two allergies are two facts; a diet restated in other words is the same slot."""
     peanuts, shellfish = extract("I'm allergic to peanuts."), extract("I'm allergic to shellfish.")

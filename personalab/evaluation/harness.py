@@ -143,7 +143,8 @@ def _rank(engine: Engine, setting: dict, case) -> int | None:
         persona, question, needle, user = _probe_persona(), probe.question, probe.fact, "eval-pref"
     recalled = engine.recall(user, persona, question, "eval")
     plan = engine.plan(ColumnKind.MEMORY, question, persona, recalled)
-    facts = plan.facts if setting.get("facts", True) else []
+    # By relevance, not prompt order (the prompt lists facts oldest first for the model's cache)
+    facts = sorted(plan.facts, key=lambda f: -f.score) if setting.get("facts", True) else []
     texts = [f.memory.text for f in facts] + [m.memory.text for m in plan.memories]
     needle = needle.lower()
     for n, text in enumerate(texts, 1):

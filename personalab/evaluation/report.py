@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from personalab.evaluation.locomo import DRAGON, KS
+from personalab.votes import wilson
 
 BM25_MEASURED = {5: 0.523, 10: 0.589, 25: 0.670, 50: 0.717}  # BM25 on LoCoMo turns (DESIGN.md)
 PREFEVAL = (
@@ -72,8 +73,19 @@ def write_report(bench: Path, evals: Path, out: Path) -> Path:
     for path in used:
         if path.parent.resolve() != runs_dir.resolve():
             shutil.copy(path, runs_dir / path.name)
+    # An older copy of a run the report now replaces goes; a kind it did not find again stays.
+    kinds = {_kind(p.name) for p in used}
+    for old in runs_dir.glob("*.json"):
+        if old.name not in {p.name for p in used} and _kind(old.name) in kinds:
+            old.unlink()
     out.write_text("\n".join(lines), encoding="utf-8")
     return out
+
+
+def _kind(name: str) -> str:
+    """'bench-probes' for bench-probes-<time>.json, 'recall' for <time>-recall.json."""
+    stem = name.removesuffix(".json")
+    return stem.rsplit("-", 2)[0] if stem.startswith("bench-") else stem.rsplit("-", 1)[-1]
 
 
 def _source(path: Path, command: str) -> str:
@@ -214,16 +226,20 @@ def _defaults(bench: Path):
         _source(path, "python -m personalab bench defaults"),
         "",
         "Personalized replies (no guard) on the dev constraint probes, per temperature and "
-        "whether the hard constraints are restated after the message.",
+        "whether the hard constraints are restated after the message; 95 % Wilson interval "
+        "beside each violation rate.",
         "",
-        "| temperature | reminder | violations | refusals | reply p50 |",
-        "|---|---|---|---|---|",
-        *[
-            f"| {r['temperature']} | {r['reminder']} | {_pct(r['violation_rate'])} % | "
-            f"{_pct(r['refusal_rate'])} % | {r['seconds_p50']:.2f} s |"
-            for r in rows
-        ],
+        "| temperature | reminder | replies | violations | 95 % interval | refusals | reply p50 |",
+        "|---|---|---|---|---|---|---|",
     ]
+    for r in rows:
+        n = r.get("replies", 0)
+        low, high = wilson(round(r["violation_rate"] * n), n) if n else (0.0, 1.0)
+        body.append(
+            f"| {r['temperature']} | {r['reminder']} | {n} | {_pct(r['violation_rate'])} % | "
+            f"{_pct(low)}-{_pct(high)} % | {_pct(r['refusal_rate'])} % | "
+            f"{r['seconds_p50']:.2f} s |"
+        )
     return body, [path]
 
 
