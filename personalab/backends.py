@@ -70,6 +70,9 @@ def bundled_gguf_path() -> Path:
     return found[0]
 
 
+COUNT_CACHE = 20_000  # texts whose token counts the in-process backend remembers
+
+
 class EmbeddedBackend:
     """A GGUF model run in-process by llama.cpp; one generation at a time (guarded by a lock)."""
 
@@ -102,6 +105,7 @@ class EmbeddedBackend:
         self.path = path
         self.context_window = n_ctx
         self._lock = threading.Lock()
+        self._counts: dict[str, int] = {}
 
     def stream(self, messages: list[ChatMessage], options: GenerationOptions) -> Iterator[str]:
         with self._lock:
@@ -132,6 +136,17 @@ class EmbeddedBackend:
 
     def _tokenize(self, text: str) -> list[int]:
         return self._llama.tokenize(text.encode(), add_bos=False, special=False)
+
+    def count_tokens(self, text: str) -> int:
+        """Exact, with the model's own tokenizer, so prompts use the whole window and never
+        more. Cached: a scope's facts and recent turns recur in every prompt, and one
+        tokenizer call costs about 40 µs."""
+        found = self._counts.get(text)
+        if found is None:
+            if len(self._counts) >= COUNT_CACHE:
+                self._counts.clear()
+            found = self._counts[text] = len(self._tokenize(text))
+        return found
 
 
 class OpenAIBackend:

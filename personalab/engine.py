@@ -16,7 +16,7 @@ from personalab.guard import GuardLog, GuardPolicy, guarded
 from personalab.judge import Judge, Verdict
 from personalab.memory import MemoryStore
 from personalab.personas import Persona
-from personalab.prompts import Budget, ColumnKind, PromptPlan, build
+from personalab.prompts import Budget, ColumnKind, PromptPlan, build, count_tokens
 from personalab.records import Memory, NewMemory
 from personalab.retrieval import Recall, RecallPolicy, recall
 from personalab.settings import Settings
@@ -223,6 +223,7 @@ class Engine:
             max_reply_tokens=settings.max_tokens,
             episodes=settings.memory_token_budget,
             facts=settings.fact_token_budget,
+            count=getattr(backend, "count_tokens", count_tokens),
         )
 
     def recall(self, user: str, persona: Persona, message: str, session: str) -> Recall:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -46,14 +47,36 @@ AUTO_FACT_SHARE = 0.5  # of the tokens a prompt may use, when the fact budget is
 MAX_AUTO_FACT_TOKENS = 2000
 
 
+def count_tokens(text: str) -> int:
+    """A deliberately high estimate so budgets never overflow: a token per 3 ASCII characters,
+    and 2 per 3 UTF-8 bytes beyond ASCII (byte-level tokenizers cut other scripts finely:
+    SmolLM2's takes 1.7 tokens for a Chinese character, 1.2 for a Cyrillic one)."""
+    if text.isascii():
+        return len(text) // 3 + 1
+    ascii_chars = sum(1 for c in text if c.isascii())
+    other_bytes = len(text.encode("utf-8", "replace")) - ascii_chars
+    return ascii_chars // 3 + 2 * other_bytes // 3 + 1
+
+
+def block_tokens(block: str, count: Callable[[str], int]) -> int:
+    """A block's tokens, line by line: each fact or turn renders to the same line every turn,
+    so a cached exact count is reused instead of tokenizing the whole block again."""
+    return sum(count(line) + 1 for line in block.split("\n"))
+
+
 @dataclass(frozen=True)
 class Budget:
-    """Token limits for one prompt; facts=0 sizes the fact budget from the context window."""
+    """Token limits for one prompt; facts=0 sizes the fact budget from the context window.
+
+    `count` measures a text in tokens: the model's own tokenizer when it runs in process,
+    else a deliberately high estimate.
+    """
 
     context_window: int
     max_reply_tokens: int
     episodes: int = 300
     facts: int = 0
+    count: Callable[[str], int] = field(default=count_tokens, compare=False)
 
     @property
     def available(self) -> int:
@@ -95,11 +118,6 @@ class PromptPlan:
         }
 
 
-def count_tokens(text: str) -> int:
-    """A deliberately high estimate (about 3 characters a token) so budgets never overflow."""
-    return len(text) // 3 + 1
-
-
 def persona_block(persona: Persona) -> tuple[str, list[tuple[str, str]]]:
     """The profile as labelled lines, constraints early; and the fields used."""
     facts = persona.facts()
@@ -125,13 +143,15 @@ def memory_block(memories: list[ScoredMemory]) -> str:
     return EPISODES_HEADER + "\n" + "\n".join(lines)
 
 
-def choose_facts(facts: list[ScoredMemory], budget: int) -> list[ScoredMemory]:
+def choose_facts(
+    facts: list[ScoredMemory], budget: int, count: Callable[[str], int] = count_tokens
+) -> list[ScoredMemory]:
     """All facts while they fit the budget, else the most relevant that fit; oldest first.
 
     A stable order keeps the prompt's prefix the same from turn to turn, so a local model
     can reuse its cache.
     """
-    chosen = within_budget(facts, budget, count_tokens, label_tokens=FACT_LABEL_TOKENS)
+    chosen = within_budget(facts, budget, count, label_tokens=FACT_LABEL_TOKENS)
     return sorted(chosen, key=lambda f: (f.memory.created_at, f.memory.id))
 
 
@@ -157,7 +177,7 @@ def build(
         memories = [m for m in memories if not m.memory.private]
         history = [t for t in history if not t.private]
         held_back = before - len(facts) - len(memories) - len(history)
-    available = budget.available
+    available, count = budget.available, budget.count
     question = message
     fields: list[tuple[str, str]] = []
     if kind is ColumnKind.GENERIC:
@@ -174,7 +194,7 @@ def build(
     # (measured with the bundled 135M model): repeat the hard constraints after the message.
     if reminder and kind.uses_persona and persona is not None and persona.constraints:
         message = f"{message}\n\n(Remember: {' '.join(persona.constraint_texts[:4])})"
-    used = count_tokens(system) + count_tokens(message) + REPLY_MARGIN_TOKENS
+    used = count(system) + count(message) + REPLY_MARGIN_TOKENS
     if used > available:
         raise PersonaLabError(
             f"the message and profile need about {used} tokens, more than the model's "
@@ -183,20 +203,20 @@ def build(
     chosen_facts: list[ScoredMemory] = []
     chosen: list[ScoredMemory] = []
     if kind.uses_memory:
-        chosen_facts = choose_facts(facts, min(budget.fact_tokens, available - used))
+        chosen_facts = choose_facts(facts, min(budget.fact_tokens, available - used), count)
         if chosen_facts:
             block = facts_block(chosen_facts)
             system = f"{system}\n\n{block}"
-            used += count_tokens(block)
-        chosen = within_budget(memories, min(budget.episodes, available - used), count_tokens)
+            used += block_tokens(block, count)
+        chosen = within_budget(memories, min(budget.episodes, available - used), count)
         if chosen:
             block = memory_block(chosen)
             system = f"{system}\n\n{block}"
-            used += count_tokens(block)
+            used += block_tokens(block, count)
     recent: list[Memory] = []
     if kind is not ColumnKind.GENERIC:
         for turn in reversed(history):  # newest first, while they fit
-            cost = count_tokens(turn.text) + REPLY_MARGIN_TOKENS
+            cost = count(turn.text) + REPLY_MARGIN_TOKENS
             if used + cost > available:
                 break
             recent.insert(0, turn)

@@ -134,3 +134,41 @@ def test_the_automatic_fact_budget_grows_with_the_context_window():
     small, large = Budget(2048, 256), Budget(32768, 256)
     assert 0 < small.fact_tokens < large.fact_tokens <= 2000
     assert Budget(2048, 256, facts=123).fact_tokens == 123
+
+
+def _prompt_tokens(backend, p) -> int:
+    """What the model itself reads: each message through its tokenizer, inside ChatML's
+    <|im_start|>role\n ... <|im_end|>\n (5 tokens), then the assistant's header (3)."""
+    return sum(backend.count_tokens(m.content) + 5 for m in p.messages) + 3
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "我对花生过敏，所以请不要推荐任何含有花生或花生油的菜。",
+        "Я не ем мясо и рыбу уже десять лет, и мне нравится бегать по утрам.",
+        "أنا نباتية منذ عشر سنوات ولا آكل اللحوم أو السمك أبداً.",
+    ],
+)
+def test_a_long_chat_in_another_script_never_overflows_the_window(offline_backend, line):
+    """The estimate used for remote models stays above the real count in Chinese, Russian and
+    Arabic, so a long non-Latin chat still fits the bundled model's window."""
+    history = [
+        Memory(f"t{i}", f"{line} {i}", "user", 1_700_000_000.0 + i, "s", "u", "p")
+        for i in range(60)
+    ]
+    facts = [scored(f"{line} ({i})", kind="fact") for i in range(40)]
+    p = build(ColumnKind.PERSONALIZED, line, PERSONA, facts, [], history, Budget(2048, 256))
+    assert p.history and p.facts  # some of each fit
+    assert _prompt_tokens(offline_backend, p) <= 2048 - 256
+
+
+def test_the_models_own_tokenizer_fills_the_window_that_the_estimate_leaves(offline_backend):
+    """In process, tokens are counted exactly: more English facts fit, still within the window."""
+    line = "I have kept {} tomato plants on the balcony since the spring."
+    facts = [scored(line.format(i), kind="fact") for i in range(120)]
+    estimated = build(ColumnKind.MEMORY, "hi", None, facts, [], [], Budget(2048, 256))
+    exact = Budget(2048, 256, count=offline_backend.count_tokens)
+    counted = build(ColumnKind.MEMORY, "hi", None, facts, [], [], exact)
+    assert len(counted.facts) > len(estimated.facts)
+    assert _prompt_tokens(offline_backend, counted) <= 2048 - 256

@@ -12,6 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from personalab.backends import EmbeddedBackend, GenerationOptions
 from personalab.embedding import Embedder
 from personalab.engine import Engine
 from personalab.evaluation import faithfulness, locomo, probes
@@ -84,7 +85,9 @@ def latency(embedder: Embedder, settings: Settings, sizes: list[int], queries: i
         try:
             client = open_client(folder)
             store = MemoryStore(client, embedder)
-            engine = Engine(store, None, settings.replace(fact_extraction="rules"))
+            # the bundled model, never asked: its tokenizer sizes the prompt, as in a chat
+            model = EmbeddedBackend(settings.gguf_path, settings.n_ctx, settings.n_threads)
+            engine = Engine(store, model, settings.replace(fact_extraction="rules"))
             facts = [p.fact for p in probes.load_probes()]
             engine.remember("bench", persona.id, [NewMemory(f, "user", "facts") for f in facts])
             texts, source = corpus(size - len(facts), data)
@@ -188,7 +191,6 @@ def model_speed(settings: Settings, runs: int = 5) -> dict:
     """Time to first token and tokens/s: through the engine vs calling llama.cpp directly."""
     from llama_cpp import Llama
 
-    from personalab.backends import EmbeddedBackend, GenerationOptions
     from personalab.library import PersonaLibrary
 
     folder = Path(tempfile.mkdtemp(prefix="personalab-bench-"))

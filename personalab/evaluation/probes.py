@@ -13,11 +13,12 @@ from pathlib import Path
 
 import yaml
 
+from personalab.backends import EmbeddedBackend
 from personalab.embedding import Embedder
 from personalab.engine import Engine
 from personalab.memory import MemoryStore, open_client
 from personalab.personas import Persona
-from personalab.prompts import ColumnKind, count_tokens
+from personalab.prompts import ColumnKind
 from personalab.records import NewMemory, ScoredMemory
 from personalab.retrieval import recency, within_budget
 from personalab.settings import Settings
@@ -70,7 +71,9 @@ def run(
     folder = Path(tempfile.mkdtemp(prefix="personalab-probes-"))
     try:
         store = MemoryStore(open_client(folder), embedder)
-        engine = Engine(store, None, settings.replace(fact_extraction="rules"))
+        # The chat model itself, loaded but never asked: its window and tokenizer size the prompt
+        backend = EmbeddedBackend(settings.gguf_path, settings.n_ctx, settings.n_threads)
+        engine = Engine(store, backend, settings.replace(fact_extraction="rules"))
         persona = Persona(name="Probe user")
         persona._file_id = "probe-user"
         items = history(probes, turns)
@@ -126,7 +129,7 @@ def _found(
     turns = [h for h in dense if h.memory is not None and h.memory.kind == "turn"]
     if "dense" in systems:  # nearest turns that fit the same episode budget, no floor
         found["dense"] = [
-            h.memory.id for h in within_budget(turns[:4], budget.episodes, count_tokens)
+            h.memory.id for h in within_budget(turns[:4], budget.episodes, budget.count)
         ]
     if "legacy" in systems:  # the engine before facts: floor 0.2, 10 % recency, top 4
         now = time.time()
@@ -141,6 +144,6 @@ def _found(
             key=lambda h: -h.score,
         )[:4]
         found["legacy"] = [
-            h.memory.id for h in within_budget(ranked, budget.episodes, count_tokens)
+            h.memory.id for h in within_budget(ranked, budget.episodes, budget.count)
         ]
     return found
