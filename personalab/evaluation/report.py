@@ -26,16 +26,16 @@ def _latest(folder: Path, pattern: str) -> tuple[Path, dict] | None:
     return None
 
 
-def _bench(folder: Path, what: str, key: str) -> tuple[Path, dict] | None:
-    """The newest bench run holding `key`, from a run of that part alone or of all."""
+def _bench(folder: Path, what: str) -> tuple[Path, dict] | None:
+    """The newest bench run holding part `what`, from a run of that part alone or of all."""
     candidates = sorted([*folder.glob(f"bench-{what}-*.json"), *folder.glob("bench-all-*.json")])
     for path in reversed(candidates):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        if key in data:
-            return path, data[key]
+        if what in data:
+            return path, data[what]
     return None
 
 
@@ -54,20 +54,16 @@ def write_report(bench: Path, evals: Path, out: Path) -> Path:
         "2 CPU cores, no GPU; bundled models (all-MiniLM-L6-v2, SmolLM2-135M-Instruct Q4_1).",
         "",
     ]
-    for title, part in (
-        ("Retrieval: LoCoMo", _locomo(bench)),
-        ("Preference probes: does a fact said once reach the prompt?", _probes(bench)),
-        ("Latency of memory", _latency(bench)),
-        ("Constraint faithfulness", _faithfulness(bench)),
-        ("Sampling and prompt layout (the bundled model's defaults)", _defaults(bench)),
-        ("Compare: columns at once", _compare(bench)),
-        ("Memory stores, export and import", _memory(bench)),
-        ("Model speed and app start", _speed(bench)),
-        ("Evaluation runs", _evaluations(evals)),
-    ):
-        body, paths = part
+    for title, parts in SECTIONS:
+        body: list[str] = []
+        for what in parts:  # the newest run of each part, from bench-results/
+            if found := _bench(bench, what):
+                body += ([""] if body else []) + SECTION_WRITERS[what](*found)
+                used.append(found[0])
         lines += [f"## {title}", "", *(body or ["No saved run yet."]), ""]
-        used += paths
+    body, paths = _evaluations(evals)
+    lines += ["## Evaluation runs", "", *(body or ["No saved run yet."]), ""]
+    used += paths
     runs_dir = out.parent / "runs"
     runs_dir.mkdir(parents=True, exist_ok=True)
     for path in used:
@@ -92,11 +88,7 @@ def _source(path: Path, command: str) -> str:
     return f"Run `{path.name}` · `{command}`"
 
 
-def _locomo(bench: Path):
-    found = _bench(bench, "locomo", "locomo")
-    if not found:
-        return None, []
-    path, rows = found
+def _locomo(path: Path, rows) -> list[str]:
     table = [
         "| method | conversations | " + " | ".join(f"R@{k}" for k in KS) + " |",
         "|---|---|" + "---|" * len(KS),
@@ -132,14 +124,10 @@ def _locomo(bench: Path):
             for r in sorted(cats, key=lambda r: r["k"])
         ],
     ]
-    return body, [path]
+    return body
 
 
-def _probes(bench: Path):
-    found = _bench(bench, "probes", "probes")
-    if not found:
-        return None, []
-    path, p = found
+def _probes(path: Path, p) -> list[str]:
     names = {
         "engine": "PersonaLab (facts + fused episodes), bundled model's 2048-token window",
         "engine-8k": "the same with an 8192-token window (fact budget at its 2000-token cap)",
@@ -157,14 +145,10 @@ def _probes(bench: Path):
         "|---|---|",
         *[f"| {names.get(k, k)} | {_pct(v)} % |" for k, v in p["recall"].items()],
     ]
-    return body, [path]
+    return body
 
 
-def _latency(bench: Path):
-    found = _bench(bench, "latency", "latency")
-    if not found:
-        return None, []
-    path, results = found
+def _latency(path: Path, results) -> list[str]:
     body = [
         _source(path, "python -m personalab bench latency --sizes 1000,10000,100000"),
         "",
@@ -186,14 +170,10 @@ def _latency(bench: Path):
             f"{pair(r['write'])} | {pair(r['write_cold'])} | {r['first_recall_s']:.2f} s |"
         )
     body += ["", "mem0 (paper, LoCoMo): memory search p50 148 ms, p95 200 ms."]
-    return body, [path]
+    return body
 
 
-def _faithfulness(bench: Path):
-    found = _bench(bench, "faithfulness", "faithfulness")
-    if not found:
-        return None, []
-    path, f = found
+def _faithfulness(path: Path, f) -> list[str]:
     body = [
         _source(path, "python -m personalab bench faithfulness --split test"),
         "",
@@ -214,14 +194,10 @@ def _faithfulness(bench: Path):
             f"| {r['seconds_mean']:.2f} s |"
         )
     body += ["", PREFEVAL]
-    return body, [path]
+    return body
 
 
-def _defaults(bench: Path):
-    found = _bench(bench, "defaults", "defaults")
-    if not found:
-        return None, []
-    path, rows = found
+def _defaults(path: Path, rows) -> list[str]:
     body = [
         _source(path, "python -m personalab bench defaults"),
         "",
@@ -240,40 +216,32 @@ def _defaults(bench: Path):
             f"{_pct(low)}-{_pct(high)} % | {_pct(r['refusal_rate'])} % | "
             f"{r['seconds_p50']:.2f} s |"
         )
-    return body, [path]
+    return body
 
 
-def _speed(bench: Path):
-    body, paths = [], []
-    found = _bench(bench, "speed", "speed")
-    if found:
-        path, speed = found
-        body += [_source(path, "python -m personalab bench speed"), ""]
-        body += [
+def _speed(path: Path, speed: dict) -> list[str]:
+    return [
+        _source(path, "python -m personalab bench speed"),
+        "",
+        *[
             f"- {way}: first token p50 {r['first_token_s']:.3f} s, {r['tokens_per_s']} tokens/s"
             for way, r in speed.items()
-        ]
-        paths.append(path)
-    found = _bench(bench, "app", "app")
-    if found:
-        path, app = found
-        body += [
-            "",
-            _source(path, "python -m personalab bench app"),
-            "",
-            f"- `streamlit run` to a healthy server: {app['health_s']:.2f} s",
-        ]
-        if app.get("first_page_s"):
-            body.append(f"- chat input shown {app['first_page_s']:.2f} s after page.goto")
-        paths.append(path)
-    return body or None, paths
+        ],
+    ]
 
 
-def _compare(bench: Path):
-    found = _bench(bench, "compare", "compare")
-    if not found:
-        return None, []
-    path, c = found
+def _app(path: Path, app: dict) -> list[str]:
+    body = [
+        _source(path, "python -m personalab bench app"),
+        "",
+        f"- `streamlit run` to a healthy server: {app['health_s']:.2f} s",
+    ]
+    if app.get("first_page_s"):
+        body.append(f"- chat input shown {app['first_page_s']:.2f} s after page.goto")
+    return body
+
+
+def _compare(path: Path, c) -> list[str]:
     body = [
         _source(path, "make llama-server && python -m personalab bench compare"),
         "",
@@ -284,14 +252,10 @@ def _compare(bench: Path):
         "",
         *c.get("lines", []),
     ]
-    return body, [path]
+    return body
 
 
-def _memory(bench: Path):
-    found = _bench(bench, "memory", "memory")
-    if not found:
-        return None, []
-    path, m = found
+def _memory(path: Path, m) -> list[str]:
     body = [_source(path, "python -m personalab bench memory"), ""]
     for where, r in m.get("stores", {}).items():
         body.append(
@@ -312,7 +276,7 @@ def _memory(bench: Path):
             f"{k['present_after_kill']:,} of them; importing again leaves "
             f"{k['present_after_reimport']:,}"
         )
-    return body, [path]
+    return body
 
 
 def _evaluations(evals: Path):
@@ -337,3 +301,26 @@ def _evaluations(evals: Path):
         body.append("")
         paths.append(path)
     return body or None, paths
+
+
+SECTIONS = (  # (heading, the bench parts it shows)
+    ("Retrieval: LoCoMo", ("locomo",)),
+    ("Preference probes: does a fact said once reach the prompt?", ("probes",)),
+    ("Latency of memory", ("latency",)),
+    ("Constraint faithfulness", ("faithfulness",)),
+    ("Sampling and prompt layout (the bundled model's defaults)", ("defaults",)),
+    ("Compare: columns at once", ("compare",)),
+    ("Memory stores, export and import", ("memory",)),
+    ("Model speed and app start", ("speed", "app")),
+)
+SECTION_WRITERS = {
+    "locomo": _locomo,
+    "probes": _probes,
+    "latency": _latency,
+    "faithfulness": _faithfulness,
+    "defaults": _defaults,
+    "compare": _compare,
+    "memory": _memory,
+    "speed": _speed,
+    "app": _app,
+}
