@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,18 @@ LIBRARY = ROOT / "personas"
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["ANONYMIZED_TELEMETRY"] = "False"
+
+
+def run_cli(*args: str, stdin: str | None = None, env: dict | None = None):
+    """`python -m personalab ARGS` in a new process, as a user runs it; output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "personalab", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        input=stdin,
+        env=env,
+    )
 
 
 @pytest.fixture(autouse=True)

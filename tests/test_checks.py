@@ -1,8 +1,6 @@
 """Constraint checks: a fixture corpus of replies, persona and fact checks, the `check` command."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +9,7 @@ import yaml
 from personalab import PersonaLibrary
 from personalab.checks import Check, check_reply, checks_for_fact, run_check
 from personalab.records import Memory
-from tests.conftest import LIBRARY
+from tests.conftest import LIBRARY, run_cli
 
 CASES = yaml.safe_load((Path(__file__).parent / "fixtures" / "check_cases.yaml").read_text())
 
@@ -86,16 +84,12 @@ def test_facts_from_memory_imply_checks(text, key, reply, passes):
 
 def test_check_command_prints_json_and_exits_3_on_failure():
     """`check --json` prints passed and every check; a failing reply exits with status 3."""
-    args = [sys.executable, "-m", "personalab", "check", "--persona", "lena-vegan-marathoner"]
-    bad = subprocess.run(
-        [*args, "--json", "Grilled chicken and rice."], capture_output=True, text=True, timeout=300
-    )
+    args = ["check", "--persona", "lena-vegan-marathoner", "--json"]
+    bad = run_cli(*args, "Grilled chicken and rice.")
     assert bad.returncode == 3, bad.stderr
     out = json.loads(bad.stdout)
     assert out["passed"] is False
     vegan = next(c for c in out["checks"] if "vegan" in c["check"]["constraint"])
     assert vegan["spans"][0]["text"] == "chicken" and not vegan["passed"]
-    good = subprocess.run(
-        [*args, "--json", "Lentil dal with rice."], capture_output=True, text=True, timeout=300
-    )
+    good = run_cli(*args, "Lentil dal with rice.")
     assert good.returncode == 0 and json.loads(good.stdout)["passed"] is True

@@ -1,22 +1,11 @@
 """The command line, run as a user would: separate processes sharing a memory folder."""
 
 import json
-import subprocess
-import sys
 
 from personalab.evaluation.serving import free_port
+from tests.conftest import run_cli as cli
 
 PERSONA = "ananya-olympiad-student"
-
-
-def cli(*args, env=None):
-    return subprocess.run(
-        [sys.executable, "-m", "personalab", *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-    )
 
 
 def test_chat_json_then_memory_list_in_a_new_process():

@@ -10,7 +10,7 @@ from personalab import Judge, OpenAIBackend
 from personalab.evaluation import harness, runs
 from personalab.evaluation.report import write_report
 from personalab.judge import compare_pair
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_cli
 
 
 @pytest.fixture
@@ -112,15 +112,7 @@ def test_saved_runs_reload_into_the_page_and_the_report(work, settings, isolated
 
 def test_eval_command_prints_json_to_stdout_and_progress_to_stderr(isolated_env):
     """`eval recall --json` prints only the summary JSON on stdout and saves JSON and CSV."""
-    import subprocess
-    import sys
-
-    out = subprocess.run(
-        [sys.executable, "-m", "personalab", "eval", "recall", "--limit", "1", "--json"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    out = run_cli("eval", "recall", "--limit", "1", "--json")
     assert out.returncode == 0, out.stderr
     summary = json.loads(out.stdout)
     assert {r["setting"] for r in summary} == set(harness.SETTINGS)

@@ -1,20 +1,13 @@
 """The persona library: free ids, copies, deletion, avatars, and the `persona` commands."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 import yaml
 
 from personalab import PersonaError, PersonaLibrary
 from personalab.personas import parse_persona
-
-
-def cli(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "personalab", *args], capture_output=True, text=True, timeout=300
-    )
+from tests.conftest import run_cli as cli
 
 
 def test_a_copy_gets_a_free_id_and_keeps_everything(isolated_env):

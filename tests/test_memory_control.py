@@ -1,8 +1,6 @@
 """Memory people can see and steer: edits with history, private items, export/import round trips."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -17,18 +15,9 @@ from personalab import (
 )
 from personalab.records import parse_export
 from tests.conftest import LIBRARY, ROOT
+from tests.conftest import run_cli as cli
 
 PERSONA = "lena-vegan-marathoner"
-
-
-def cli(*args, stdin=None):
-    return subprocess.run(
-        [sys.executable, "-m", "personalab", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        input=stdin,
-    )
 
 
 def test_private_memories_never_reach_a_model_off_this_machine(store, settings):
