@@ -46,7 +46,7 @@ for n, past in enumerate(rounds):
     if not blind or past.get("voted") is not None:
         with st.expander("What changed, and why", icon=":material/difference:"):
             stage.what_changed(past)
-            stage.attribution(past, persona, resources._embedder(ctx.settings.embedder))
+            stage.attribution(past, resources._embedder(ctx.settings.embedder))
 
 typed = st.chat_input("One message, several answers", key="compare_message", max_chars=4000)
 message = replies.next_message("compare", typed)

@@ -68,8 +68,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-BENCHES = ("all", "locomo", "probes", "latency", "faithfulness", "defaults", "compare", "memory")
-BENCHES += ("speed", "app")
+BENCHES = (
+    "all",
+    "locomo",
+    "probes",
+    "latency",
+    "faithfulness",
+    "defaults",
+    "compare",
+    "memory",
+    "speed",
+    "app",
+)
 
 
 def _scope(p: argparse.ArgumentParser) -> None:

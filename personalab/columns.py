@@ -37,6 +37,8 @@ def stream_columns(replies: list[Reply], concurrent: bool) -> Iterator[Event]:
                 events.put(Event(index, "waiting"))
                 turn.acquire()
             try:
+                if stop.is_set():  # the reader left while this column waited its turn
+                    return
                 events.put(Event(index, "started"))
                 for chunk in reply:
                     if stop.is_set():

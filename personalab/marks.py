@@ -44,11 +44,3 @@ class ScopeMarks:
         except Exception as exc:
             raise MemoryStoreError(f"could not read memory: {reason(exc)}") from exc
         return found["metadatas"][0]["value"] if found["ids"] else None
-
-    def all(self, scope: str) -> dict:
-        """Every mark of a scope, by name."""
-        try:
-            found = self._marks().get(where={"scope": scope}, include=["metadatas"])
-        except Exception as exc:
-            raise MemoryStoreError(f"could not read memory: {reason(exc)}") from exc
-        return {m["name"]: m["value"] for m in found["metadatas"]}

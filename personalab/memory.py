@@ -249,9 +249,6 @@ class MemoryStore:
         """Remember a fact about the scope itself (e.g. when it was seeded); outlives forget_all."""
         self.marks_book.set(collection_name(user, persona), name, value)
 
-    def marks(self, user: str, persona: str) -> dict:
-        return self.marks_book.all(collection_name(user, persona))
-
     def marked(self, user: str, persona: str, name: str) -> bool:
         return self.marks_book.get(collection_name(user, persona), name) is not None
 

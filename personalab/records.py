@@ -6,6 +6,8 @@ import json
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 
+from personalab.errors import MemoryStoreError
+
 EXTRA_PREFIX = "x."
 KINDS = ("turn", "fact")
 ROLES = ("user", "assistant")
@@ -208,8 +210,6 @@ class ScoredMemory:
 def parse_export(lines: list[str]) -> list[Memory]:
     """Memories from the JSON lines `memory export` wrote; every bad line is named, and
     nothing is returned unless every line is good (so nothing is half-written)."""
-    from personalab.errors import MemoryStoreError
-
     memories, problems = [], []
     for number, line in enumerate(lines, 1):
         if not line.strip():

@@ -8,6 +8,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 
+from personalab.chroma import reason
 from personalab.errors import MemoryStoreError
 from personalab.memory import MemoryStore
 
@@ -70,15 +71,20 @@ class VoteBook:
 
     def __init__(self, store: MemoryStore):
         self.store = store
+        self._votes = None
 
     def _collection(self):
-        try:
-            return self.store.client.get_or_create_collection(COLLECTION, embedding_function=None)
-        except Exception as exc:
-            raise MemoryStoreError(f"cannot open the votes: {exc}") from exc
+        if self._votes is None:
+            try:
+                self._votes = self.store.client.get_or_create_collection(
+                    COLLECTION, embedding_function=None
+                )
+            except Exception as exc:
+                raise MemoryStoreError(f"cannot open the votes: {reason(exc)}") from exc
+        return self._votes
 
     def add(self, vote: Vote) -> Vote:
-        if vote.winner not in (*vote.shown, "tie", "both_bad"):
+        if vote.winner not in (*vote.shown, *OUTCOMES[1:]):
             raise ValueError(f"the winner must be one of the shown columns, not {vote.winner!r}")
         vote = Vote(
             vote.persona, vote.model, tuple(vote.shown), vote.winner, vote.at or time.time()
@@ -90,14 +96,14 @@ class VoteBook:
                 ids=[uuid.uuid4().hex], embeddings=[[0.0]], metadatas=[meta], documents=["vote"]
             )
         except Exception as exc:
-            raise MemoryStoreError(f"could not save the vote: {exc}") from exc
+            raise MemoryStoreError(f"could not save the vote: {reason(exc)}") from exc
         return vote
 
     def all(self) -> list[Vote]:
         try:
             found = self._collection().get(include=["metadatas"])
         except Exception as exc:
-            raise MemoryStoreError(f"could not read the votes: {exc}") from exc
+            raise MemoryStoreError(f"could not read the votes: {reason(exc)}") from exc
         return [
             Vote(m["persona"], m["model"], tuple(m["shown"].split(",")), m["winner"], m["at"])
             for m in found["metadatas"]

@@ -66,9 +66,13 @@ def test_a_cancelled_run_saves_nothing(work, tmp_path, monkeypatch):
     job.listener = lambda done, total: job.cancel() if done >= 1 else None
     with pytest.raises(harness.Cancelled):
         harness.run("recall", work, job, limit=3)
-    assert not (tmp_path / "eval-results").exists() or not list(
-        (tmp_path / "eval-results").iterdir()
-    )
+    from app_pages.ui import eval_view  # the Evaluate page's run: saves only when it finishes
+
+    record = eval_view.start("recall", work, {"limit": 3}, {})
+    record["job"].cancel()
+    record["thread"].join(300)
+    assert record["error"] == "cancelled: nothing was saved" and record["saved"] is None
+    assert not (tmp_path / "eval-results").exists()
     real = runs.os.replace
 
     def refuse_json(source, target):

@@ -107,6 +107,7 @@ def test_a_session_exports_and_reopens_read_only():
     assert any("(read only)" in h.value for h in at.subheader)
     answers = [c["text"] for c in session["rounds"][0]["columns"]]
     shown = [m.value for m in at.markdown]
+    assert any(a.strip() for a in answers)
     assert all(any(a[:40] in s for s in shown) for a in answers if a.strip())
 
 

@@ -9,28 +9,25 @@ from app_pages.ui.details import plain
 from personalab import PersonaLabError
 from personalab.transcript import read_session, session_json, session_markdown
 
+EXPORTS = (  # label, writer, file suffix, MIME type, icon
+    ("Markdown", session_markdown, "md", "text/markdown", ":material/description:"),
+    ("JSON", session_json, "json", "application/json", ":material/data_object:"),
+)
+
 
 def controls(rounds: list[dict], user: str) -> None:
     """Download buttons for this session, and an upload to show an exported one again."""
     with st.expander("Save or open a session", icon=":material/save:"):
         votes = [v for r in rounds for v in r.get("votes", [])]
-        left, right = st.columns(2)
-        left.download_button(
-            "Export Markdown",
-            session_markdown(rounds, user, votes),
-            file_name="personalab-session.md",
-            mime="text/markdown",
-            disabled=not rounds,
-            icon=":material/description:",
-        )
-        right.download_button(
-            "Export JSON",
-            session_json(rounds, user, votes),
-            file_name="personalab-session.json",
-            mime="application/json",
-            disabled=not rounds,
-            icon=":material/data_object:",
-        )
+        for column, (label, write, name, mime, icon) in zip(st.columns(2), EXPORTS, strict=True):
+            column.download_button(
+                f"Export {label}",
+                write(rounds, user, votes),
+                file_name=f"personalab-session.{name}",
+                mime=mime,
+                disabled=not rounds,
+                icon=icon,
+            )
         upload = st.file_uploader("Open an exported session (JSON)", type=["json"])
         if upload is not None:
             try:

@@ -8,7 +8,7 @@ import streamlit as st
 
 from app_pages.ui import resources
 from app_pages.ui.details import plain, reply_caption, show_checks, show_details
-from personalab import Persona, PersonaLabError
+from personalab import PersonaLabError
 from personalab.attribution import Source, attribute, word_diff
 from personalab.columns import stream_columns
 from personalab.safe_text import safe_markdown
@@ -173,16 +173,22 @@ def _mark(op: str, words: str, changed: str) -> str:
     return f"~~{text}~~" if changed == "removed" else f":orange-background[{text}]"
 
 
-def attribution(round_: dict, persona: Persona, embedder) -> None:
+@st.cache_data(max_entries=256, show_spinner=False)
+def _attributed(text: str, sources: tuple[tuple[str, str], ...], model: str, _embedder):
+    """Computed once per answer, not on every rerun (the expander's body runs when closed)."""
+    return attribute(text, [Source(label, value) for label, value in sources], _embedder)
+
+
+def attribution(round_: dict, embedder) -> None:
     """Sentences of the personalized answer that draw on a persona field, fact or memory."""
     column = next((c for c in round_["columns"] if c["kind"] == "personalized"), None)
     if column is None:
         return
     prompt = column["prompt"]
-    sources = [Source(f["field"], f["value"]) for f in prompt["persona_fields"]]
-    sources += [Source("fact", f["memory"]["text"]) for f in prompt.get("facts", [])]
-    sources += [Source("memory", m["memory"]["text"]) for m in prompt["memories"]]
-    for item in attribute(column["text"], sources, embedder):
+    sources = [(f["field"], f["value"]) for f in prompt["persona_fields"]]
+    sources += [("fact", f["memory"]["text"]) for f in prompt.get("facts", [])]
+    sources += [("memory", m["memory"]["text"]) for m in prompt["memories"]]
+    for item in _attributed(column["text"], tuple(sources), embedder.name, embedder):
         if item.source is None:
             st.markdown(plain(item.sentence))
         else:

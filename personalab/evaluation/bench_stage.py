@@ -35,8 +35,9 @@ ALL = [ColumnKind.GENERIC, ColumnKind.PERSONA, ColumnKind.MEMORY, ColumnKind.PER
 
 
 def _wall(engine: Engine, persona, question: str, kinds: list, concurrent: bool) -> float:
-    replies = engine.compare("bench", persona, question, "s", kinds, remember=False)
+    """A compare as the page makes it: recall and prompts included, then every column."""
     start = time.perf_counter()
+    replies = engine.compare("bench", persona, question, "s", kinds, remember=False)
     for event in stream_columns(replies, concurrent):
         if event.kind == "error":
             raise RuntimeError(event.text)
