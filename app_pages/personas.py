@@ -14,6 +14,16 @@ EXPORTS = {
     "card-png": ("Card PNG", "png", "image/png"),
 }
 
+
+def _done(action):
+    """Run a library change; on failure say why (nothing else is touched) and return None."""
+    try:
+        return action()
+    except PersonaError as exc:
+        st.error(plain(str(exc)), icon=":material/error:")
+        return None
+
+
 st.title("Personas")
 lib = resources.library()
 personas, broken = lib.load()
@@ -62,8 +72,8 @@ with browse:
             if st.button(f"Map the card to the {other} instead", icon=":material/swap_horiz:"):
                 switched = remap(chosen, other)
                 switched._file_id = chosen.id
-                lib.save(switched, overwrite=True)
-                st.rerun()
+                if _done(lambda: lib.save(switched, overwrite=True)):
+                    st.rerun()
         edit, raw, out, danger = st.tabs(["Edit", "Edit as YAML", "Export", "Copy or delete"])
         with edit:
             persona_form.form(f"edit_{chosen.id}", lib, chosen)
@@ -85,14 +95,14 @@ with browse:
                     icon=":material/download:",
                 )
         with danger:
-            if st.button("Duplicate", key=f"copy_{chosen.id}", icon=":material/content_copy:"):
-                copy = lib.duplicate(chosen.id)
+            copied = st.button("Duplicate", key=f"copy_{chosen.id}", icon=":material/content_copy:")
+            if copied and (copy := _done(lambda: lib.duplicate(chosen.id))):
                 state["open_persona"] = copy.id
                 st.rerun()
             with st.popover("Delete", icon=":material/delete:"):
                 st.write(f"Delete {plain(chosen.name)}'s file? Memories of it are kept.")
-                if st.button("Yes, delete", type="primary", key=f"delete_{chosen.id}"):
-                    lib.delete(chosen.id)
+                sure = st.button("Yes, delete", type="primary", key=f"delete_{chosen.id}")
+                if sure and _done(lambda: lib.delete(chosen.id) or True):
                     state.pop("open_persona", None)
                     st.rerun()
 
