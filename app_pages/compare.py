@@ -10,7 +10,7 @@ persona = sidebar.require_persona(ctx)
 state = st.session_state
 st.title("Compare")
 
-personas, _ = resources.library().load()
+personas, _ = resources.personas()
 names = {p.id: p.name for p in personas}
 left, middle, right = st.columns([2, 3, 1])
 mode = left.segmented_control(
@@ -46,7 +46,7 @@ for n, past in enumerate(rounds):
     if not blind or past.get("voted") is not None:
         with st.expander("What changed, and why", icon=":material/difference:"):
             stage.what_changed(past)
-            stage.attribution(past, resources._embedder(ctx.settings.embedder))
+            stage.attribution(past, resources.embedder(ctx.settings))
 
 typed = st.chat_input("One message, several answers", key="compare_message", max_chars=4000)
 message = replies.next_message("compare", typed)

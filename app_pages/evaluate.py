@@ -41,7 +41,7 @@ if not running and st.button("Run", type="primary", icon=":material/play_arrow:"
     try:
         judge = judge_backend(ctx.settings)
         work = harness.Workspace(
-            resources._embedder(ctx.settings.embedder),
+            resources.embedder(ctx.settings),
             ctx.settings,
             resources.engine(ctx.settings).backend if task in ("preference", "winrate") else None,
             Judge(judge) if judge else None,

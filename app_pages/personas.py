@@ -5,7 +5,7 @@ import streamlit as st
 from app_pages.ui import persona_form, resources
 from app_pages.ui.details import plain
 from personalab import PersonaError
-from personalab.cards import MAX_IMPORT_BYTES, export, import_file, remap
+from personalab.cards import MAX_IMPORT_BYTES, import_file, remap
 
 EXPORTS = {
     "yaml": ("YAML", "yaml", "application/yaml"),
@@ -26,7 +26,7 @@ def _done(action):
 
 st.title("Personas")
 lib = resources.library()
-personas, broken = lib.load()
+personas, broken = resources.personas()
 st.caption(
     f"{len(personas)} personas in {plain(str(lib.directory))}: plain YAML files to edit and share; "
     "a file changed on disk shows up here at once."
@@ -82,7 +82,7 @@ with browse:
         with out:
             for fmt, (label, ext, mime) in EXPORTS.items():
                 try:
-                    data = export(chosen, fmt, lib.avatar(chosen))
+                    data = resources.exported(chosen, fmt, lib.avatar(chosen))
                 except PersonaError as exc:
                     st.error(f"{label}: {plain(str(exc))}")
                     continue

@@ -17,7 +17,7 @@ st.html(
 )
 ctx = sidebar.context()
 state = st.session_state
-personas, _ = resources.library().load()
+personas, _ = resources.personas()
 if not personas:
     st.info("There are no personas yet: create one on the Personas page.")
     st.stop()

@@ -72,6 +72,7 @@ BENCHES = (
     "all",
     "locomo",
     "probes",
+    "facts",
     "latency",
     "faithfulness",
     "defaults",

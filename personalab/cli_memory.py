@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from personalab.errors import PersonaLabError
-from personalab.records import ROLES, NewMemory
+from personalab.records import ROLES, NewMemory, select
 from personalab.settings import Settings
 
 
@@ -34,7 +34,7 @@ def add_commands(sub: argparse._SubParsersAction, scope) -> None:
     listing.add_argument("--session", help="only this session")
     listing.add_argument("--since", help="only from this date (YYYY-MM-DD) on")
     listing.add_argument("--until", help="only up to this date (YYYY-MM-DD)")
-    listing.add_argument("--private", action="store_true", default=None, help="only private")
+    listing.add_argument("--private", action="store_true", help="only private")
     listing.add_argument("--json", action="store_true", help="print JSON")
     listing.set_defaults(run=_list)
 
@@ -180,21 +180,20 @@ def _day(text: str | None, end: bool = False) -> float | None:
         day = datetime.fromisoformat(text)
     except ValueError as exc:
         raise PersonaLabError(f"dates are YYYY-MM-DD, not {text!r}") from exc
+    if day.tzinfo is None:  # in UTC, as the list prints them
+        day = day.replace(tzinfo=UTC)
     return day.timestamp() + (86400 if end and len(text) <= 10 else 0)
 
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
     persona = open_persona(settings, args.persona)
-    memories = open_store(settings).list(args.user, persona.id, args.session, args.kind)
-    since, until = _day(args.since), _day(args.until, end=True)
-    memories = [
-        m
-        for m in memories
-        if (args.role is None or m.role == args.role)
-        and (since is None or m.created_at >= since)
-        and (until is None or m.created_at < until)
-        and (args.private is None or m.private)
-    ]
+    memories = select(
+        open_store(settings).list(args.user, persona.id, args.session, args.kind),
+        role=args.role,
+        since=_day(args.since),
+        until=_day(args.until, end=True),
+        private_only=bool(args.private),
+    )
     if args.json:
         print(json.dumps([m.to_json() for m in memories], ensure_ascii=False, indent=2))
         return 0

@@ -300,14 +300,17 @@ class Engine:
         Rules run at once; an LLM extractor runs in the background when asked (after a reply
         has streamed), else before returning. Its failure never loses the stored turns.
         """
-        stored = self.store.remember(user, persona_id, turns)
         if self.extractor is None:
-            changes = [c for t in stored for c in self.factbook.learn(user, persona_id, t)]
+            with self.store.batch(user, persona_id):  # other processes hear of it once
+                stored = self.store.remember(user, persona_id, turns)
+                changes = [c for t in stored for c in self.factbook.learn(user, persona_id, t)]
             return Saved(stored, changes)
+        stored = self.store.remember(user, persona_id, turns)
         extractor = self.extractor
 
         def job() -> list[FactChange]:
-            return [c for t in stored for c in extractor.learn(user, persona_id, t)]
+            with self.store.batch(user, persona_id):
+                return [c for t in stored for c in extractor.learn(user, persona_id, t)]
 
         saved = Saved(stored, pending=_BACKGROUND.submit(job))
         return saved if background else saved.wait()

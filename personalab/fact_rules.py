@@ -152,7 +152,7 @@ TOPIC_SYNONYMS = {
     "see": "blind", "sight": "blind", "hear": "deaf", "hear-aid": "deaf", "walk": "mobil",
     "celiac": "coeliac", "coeliac-diseas": "coeliac", "celiac-diseas": "coeliac",
     "prawn": "shellfish", "crustacean": "shellfish", "mollusc": "shellfish",
-    "collie": "dog", "sheepdog": "dog", "labrador": "dog", "spaniel": "dog", "terrier": "dog",
+    "colli": "dog", "sheepdog": "dog", "labrador": "dog", "spaniel": "dog", "terrier": "dog",
     "poodl": "dog", "retriev": "dog", "beagl": "dog", "greyhound": "dog", "dachshund": "dog",
     "huski": "dog", "pug": "dog", "whippet": "dog", "lurcher": "dog", "puppi": "dog",
     "kitten": "cat", "tabbi": "cat", "mum": "mother", "mom": "mother", "dad": "father",

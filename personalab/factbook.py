@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from personalab.fact_model import FactModel
 from personalab.facts import SINGLE, Candidate, extract
 from personalab.memory import MemoryStore
 from personalab.records import Memory, NewMemory, Revision
@@ -36,12 +37,14 @@ class FactBook:
 
     def __init__(self, store: MemoryStore):
         self.store = store
+        self.model = FactModel.load(store.embedder)  # None for an embedder it was not made for
 
     def learn(self, user: str, persona: str, turn: Memory) -> list[FactChange]:
-        """Extract the facts a user turn states (rules) and apply each one."""
+        """Extract the facts a user turn states (rules and the fact model) and apply each."""
         if turn.role != "user" or turn.kind != "turn":
             return []
-        return [self.apply(user, persona, c, turn) for c in extract(turn.text)]
+        judge = self.model.judge(self.store.embedder) if self.model else None
+        return [self.apply(user, persona, c, turn) for c in extract(turn.text, judge)]
 
     def apply(self, user: str, persona: str, candidate: Candidate, turn: Memory) -> FactChange:
         """Add candidate as a new fact, or update the fact it restates or supersedes."""

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from itertools import compress
 
 from personalab.fact_rules import CATEGORIES, RULES, SINGLE, TOPIC_SYNONYMS
 from personalab.keyword import terms
 
-__all__ = ["CATEGORIES", "SINGLE", "Candidate", "classify", "extract", "sentences"]
+__all__ = ["CATEGORIES", "SINGLE", "Candidate", "Judge", "classify", "extract", "sentences"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,10 @@ class Candidate:
     @property
     def key(self) -> str:
         return f"{self.slot}:{self.topic}" if self.topic else self.slot
+
+
+# The fact model's verdict on each of several sentences: does it state a lasting fact?
+Judge = Callable[[list[str]], list[bool]]
 
 
 def _words(*groups: str) -> str:
@@ -84,7 +90,10 @@ _MEMBER = re.compile(
     r"(?:[\w'-]+ ){0,2}(?:board|team|committee|council|club|choir|band|group|union|league|"
     r"society|panel)\b"
 )
-_HYPOTHETICAL = re.compile(r"^(?:if|imagine|suppose|maybe|perhaps|hopefully|wish)\b|\bi wish\b")
+_HYPOTHETICAL = re.compile(
+    r"^(?:if|imagine|suppose|maybe|perhaps|hopefully|wish)\b|\bi wish\b|\b(?:i|we) might\b|"
+    r"\bat some point\b"
+)
 _TRANSIENT = re.compile(
     r"\b(?:yesterday|today|tonight|tomorrow|this (?:morning|afternoon|evening|week|weekend)|"
     r"last (?:night|weekend|week)|right now|just now|at the moment|earlier|this time|"
@@ -117,7 +126,8 @@ _PAST_ACTION = re.compile(
     rf"(?:^(?:[\w']+,? ){{0,3}}(?:i|we|(?:my|our) (?:\w+ ){{1,2}}?)(?:\w+ly |just |finally |"
     rf"also |then |even |all |both )?"
     rf"(?:\w+ed|{_IRREGULAR_PAST})\b(?!'))|"
-    rf"(?:^(?:just |finally )?(?:\w+ed|{_IRREGULAR_PAST})\b(?!'))"
+    rf"(?:^(?:just |finally )?(?:\w+ed|{_IRREGULAR_PAST})\b(?!'))|"
+    r"\b(?:finally|just|already) (?:put|set|cut|let|hit|shut)\b"
 )
 _ONGOING = _words(
     "learning training trying planning saving studying working living teaching raising doing",
@@ -156,11 +166,35 @@ _DURABLE_PRESENT = re.compile(
     r"\w+ (?:for|since)\b|\b(?:my|our) (?:\w+ )?(?:french|english|german|spanish|dutch|arabic|"
     rf"italian|job|work|school|commute|landlord|house|flat|home|eyesight|hearing|back|knees?|"
     rf"budget|shift|shifts|{_RELATIONS}) (?:is|are|won't|doesn't|can't|has|have|lives|works)\b|"
-    rf"\b(?:{_RELATIONS}) (?:\w+ )?(?:lives|works|is|has|can't|doesn't|won't)\b|"
+    rf"\b(?:{_RELATIONS}) (?:\w+ )?(?:lives|live|works|work|is|are|has|have|can't|doesn't|"
+    r"don't|won't)\b(?! \w+ing\b)|"
     r"\b(?:my|our) (?:[\w'-]+,? ){1,4}(?:is|are|has|have|expects|needs|wants|won't|doesn't|"
-    r"don't|can't|gets|lives|works|loves|hates|only|goes|comes|takes|starts|runs|costs)\b|"
+    r"don't|can't|gets|lives|live|works|work|loves|hates|only|goes|comes|takes|starts|runs|"
+    r"costs)\b|"
     r"\b(?:i|we) (?:still |also |only )?"
     r"(?:have|own|keep|rent|share) (?:a|an|two|three|four|one|no|some|\d+) "
+)
+# The user as the one something happens to, in the present ("crowds give me panic attacks",
+# "bright light triggers my migraines", "gluten is off the table for me", "no dairy for me"),
+# or a lasting trait put as an adjective ("I'm left-handed").
+_ABOUT_ME = re.compile(
+    r"^(?!(?:it|it's|this|that|that's|these|those|here|there|you|your|he|she|they)\b)"
+    r"(?:[\w'-]+ ){1,5}(?:(?:always|still|really|just|usually) )?(?:make|makes|give|gives|keep|"
+    r"keeps|drive|drives|leave|leaves|scare|scares|terrify|terrifies|frighten|frightens|"
+    r"trigger|triggers|set off|sets off|wreck|wrecks|upset|upsets|stress|stresses|calm|calms|"
+    r"relax|relaxes|hurt|hurts|bother|bothers|exhaust|exhausts|disagree|disagrees|"
+    r"tire|tires) (?:me|us|my|our)\b|"
+    r"^(?!(?:it|it's|this|that|that's|these|those|here|there|you|your)\b)"
+    r"(?:[\w'-]+ ){1,4}(?:is|are|isn't|aren't) (?:[\w'-]+ ){0,4}for (?:me|us)\b|"
+    r"^no [\w'-]+(?: [\w'-]+)? for (?:me|us)\b|"
+    r"\band (?:me|i) (?:don't|do not|never) (?:get along|get on|mix)\b|"
+    r"\b(?:isn't|aren't|is not|are not|not) allowed (?:in|at) (?:my|our)\b|"
+    r"^(?!(?:it|this|that|here|there)\b)[\w'-]+(?: [\w'-]+)? (?:is|are) (?:(?:really|very|"
+    r"definitely) )?(?:my|our) (?:thing|passion|weakness|rule|happy place|go-to)\b|"
+    r"\bthat's (?:my|our) (?:rule|thing)\b|"
+    r"^(?:i'm|i am) (?:[a-z]+-[a-z]+|diabetic|epileptic|asthmatic|coeliac|celiac|deaf|blind|"
+    r"dyslexic|autistic|anaemic|anemic|lactose intolerant|colou?r ?blind|teetotal|tall|short)"
+    r"[.!]?$"
 )
 
 
@@ -175,14 +209,42 @@ def classify(sentence: str) -> str:
     return _analyse(sentence)[0]
 
 
-def extract(text: str) -> list[Candidate]:
-    """The durable facts stated in a user turn, one per sentence at most."""
-    found = []
-    for sentence in sentences(text):
-        label, category, slot, topic = _analyse(sentence)
+def extract(text: str, judge: Judge | None = None) -> list[Candidate]:
+    """The durable facts stated in a user turn, one per sentence at most.
+
+    With `judge` (the fact model), a sentence the rules did not take but that could state
+    something lasting is a fact too when the model says so: with no slot (so it never
+    supersedes one), or added to the turn's fact before it ("I'm lactose intolerant; anything
+    with cream leaves me in pain for a day").
+    """
+    parts = sentences(text)
+    labels = [_analyse(sentence) for sentence in parts]
+    open_ = [s for s, a in zip(parts, labels, strict=True) if a[0] != "fact" and _could_state(s)]
+    taken = set(compress(open_, judge(open_))) if open_ and judge else set()
+    found: list[Candidate] = []
+    for sentence, (label, category, slot, topic) in zip(parts, labels, strict=True):
         if label == "fact":
             found.append(Candidate(_clean(sentence), category, slot, topic))
+        elif sentence in taken and found:
+            found[-1] = replace(found[-1], text=f"{found[-1].text} {_clean(sentence)}")
+        elif sentence in taken:
+            found.append(Candidate(_clean(sentence), _category(_normalize(sentence)), ""))
     return found
+
+
+def _could_state(sentence: str) -> bool:
+    """Whether a sentence could state something lasting about the speaker (or someone named):
+    not a question, request, hypothetical, or how they feel right now."""
+    s = _normalize(sentence)
+    if not s or s.endswith("?") or _QUESTION.match(s) or _HYPOTHETICAL.search(s):
+        return False
+    if _REQUEST.match(s) or _TRANSIENT.search(s) or _MOOD.search(s):
+        return False
+    return bool(_PERSONAL.search(s) or _named(sentence, s))
+
+
+def _named(sentence: str, s: str) -> bool:
+    return bool(_NAMED.match(sentence.strip(" \t\"'*-")) and not _FIRST_PERSON.search(s))
 
 
 def _analyse(sentence: str) -> tuple[str, str, str, str]:
@@ -197,8 +259,9 @@ def _analyse(sentence: str) -> tuple[str, str, str, str]:
         return ("fact", "style", *rule[1:]) if rule else ("fact", "style", "", "")
     if _QUESTION.match(s) or _HYPOTHETICAL.search(s):
         return none
-    named = _NAMED.match(sentence.strip(" \t\"'*-")) and not _FIRST_PERSON.search(s)
-    if _REQUEST.match(s) or not (named or _PERSONAL.search(s)):
+    named = _named(sentence, s)
+    refused = s.startswith("no ") and _ABOUT_ME.match(s)  # "no dairy for me", not a reply
+    if (_REQUEST.match(s) and not refused) or not (named or _PERSONAL.search(s)):
         return none
     rule = _rule(s)
     if named and rule:  # someone else's fact never fills (or supersedes) the user's own slot
@@ -217,13 +280,15 @@ def _analyse(sentence: str) -> tuple[str, str, str, str]:
         return "fact", _category(s), "", ""
     if _PAST_ACTION.search(s) and not _DURABLE_PAST.search(s):
         return ("fact", *rule) if rule and rule[0] in ("health", "place") else _event(s)
-    if rule:
+    if rule and not (rule[1] == "people" and _NOT_DURABLE_VERB.search(s)):  # "buy my niece..."
         return ("fact", *rule)
     if _DEMONSTRATIVE_TASTE.search(s) or _NOT_DURABLE_VERB.search(s):
         return ("other", "", "", "")
     if named:
         return "fact", "people", "", ""
     if habitual or _MEMBER.search(s) or _DURABLE_PAST.search(s) or _DURABLE_PRESENT.search(s):
+        return "fact", _category(s), "", ""
+    if _ABOUT_ME.search(s):
         return "fact", _category(s), "", ""
     return none
 

@@ -8,6 +8,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 import chromadb
 from chromadb.errors import NotFoundError
@@ -48,6 +49,8 @@ class MemoryStore:
         self.marks_book = ScopeMarks(client)
         self._revision: dict[str, str | None] = {}  # the token each mirror reflects
         self._checked: dict[str, float] = {}
+        self._batches: dict[str, int] = {}  # scope -> open batches; a change waits for the last
+        self._pending: set[str] = set()
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -252,11 +255,35 @@ class MemoryStore:
     def marked(self, user: str, persona: str, name: str) -> bool:
         return self.marks_book.get(collection_name(user, persona), name) is not None
 
+    @contextmanager
+    def batch(self, user: str, persona: str) -> Iterator[None]:
+        """Several writes as one change: on a shared server, one new revision at the end
+        (a turn and the facts it states), not one per write."""
+        name = collection_name(user, persona)
+        with self._lock:
+            self._batches[name] = self._batches.get(name, 0) + 1
+        try:
+            yield
+        finally:
+            changed = False
+            with self._lock:
+                self._batches[name] -= 1
+                if not self._batches[name]:
+                    del self._batches[name]
+                    changed = name in self._pending
+                    self._pending.discard(name)
+            if changed:
+                self._changed(user, persona)
+
     def _changed(self, user: str, persona: str) -> None:
         """After a change (shared server only): leave a new revision for other processes."""
         if not self.shared:
             return
         name = collection_name(user, persona)
+        with self._lock:
+            if name in self._batches:
+                self._pending.add(name)
+                return
         before = self.marks_book.get(name, "revision")
         token = uuid.uuid4().hex
         self.mark(user, persona, "revision", token)

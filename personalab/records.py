@@ -226,3 +226,29 @@ def parse_export(lines: list[str]) -> list[Memory]:
         )
         raise MemoryStoreError(f"nothing was imported: {shown}")
     return memories
+
+
+def select(
+    memories: list[Memory],
+    words: str = "",
+    kind: str | None = None,
+    role: str | None = None,
+    session: str | None = None,
+    since: float | None = None,
+    until: float | None = None,
+    private_only: bool = False,
+) -> list[Memory]:
+    """The memories that pass every filter given: all the words (any case), the kind, role
+    and session, created in [since, until) (timestamps), private ones only."""
+    wanted = words.lower().split()
+    return [
+        m
+        for m in memories
+        if all(w in m.text.lower() for w in wanted)
+        and kind in (None, m.kind)
+        and role in (None, m.role)
+        and session in (None, m.session)
+        and (since is None or m.created_at >= since)
+        and (until is None or m.created_at < until)
+        and (m.private or not private_only)
+    ]

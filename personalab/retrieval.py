@@ -75,8 +75,7 @@ def recall(
     best = scope.keyword.best_possible(message) if keyword_hits else 0.0
     marks.append(time.perf_counter())
     exclude = {m.id for m in recent}
-    episodes = fuse(scope, dense_hits, keyword_hits, policy, exclude, now, best)
-    episodes = episodes[: policy.episodes]
+    episodes = fuse(scope, dense_hits, keyword_hits, policy, exclude, now, best, policy.episodes)
     facts = rank_facts(scope, vector)
     marks.append(time.perf_counter())
     names = ["embed", "dense", "keyword", "fuse"]
@@ -92,8 +91,10 @@ def fuse(
     exclude: set[str],
     now: float,
     keyword_best: float = 0.0,
+    limit: int | None = None,
 ) -> list[ScoredMemory]:
-    """Episodes ranked by scaled similarity and BM25, a little recency, and their neighbours.
+    """The best `limit` episodes (all without it), ranked by scaled similarity and BM25, a
+    little recency, and their neighbours.
 
     Similarity is scaled to 0..1 among the dense candidates; BM25 is divided by the score a
     turn holding every word of the message would get (keyword_best), or by the best BM25
@@ -130,39 +131,47 @@ def fuse(
         match = w * p.get("dense", 0.0) + (1 - w) * p.get("keyword_scaled", 0.0)
         base[memory_id] = match + policy.recency_weight * p["recency"]
 
-    scored: dict[str, ScoredMemory] = {}
+    nearby: dict[str, tuple[Memory | None, Memory | None]] = {}
+
+    def around(memory: Memory) -> tuple[Memory | None, Memory | None]:
+        found = nearby.get(memory.id)
+        if found is None:
+            found = nearby[memory.id] = scope.neighbours(memory, policy.include_assistant)
+        return found
+
+    scores: dict[str, float] = {}
     for memory_id in list(base):
         memory = records[memory_id]
-        before, after = scope.neighbours(memory, policy.include_assistant)
-        for candidate in (memory, before, after):
-            if candidate is None or candidate.id in scored or not recallable(candidate.id):
+        for candidate in (memory, *around(memory)):
+            if candidate is None or candidate.id in scores or not recallable(candidate.id):
                 continue
-            scored[candidate.id] = _score(scope, candidate, base, parts, policy)
-    return sorted(scored.values(), key=lambda h: (-h.score, -h.memory.created_at))
+            near = max(
+                (base.get(m.id, 0.0) for m in around(candidate) if m is not None), default=0.0
+            )
+            scores[candidate.id] = base.get(candidate.id, 0.0) + policy.neighbour_weight * near
+    ranked = sorted(scores, key=lambda i: (-scores[i], -records[i].created_at))[:limit]
+    return [_scored(records[i], scores[i], base, parts, around(records[i])) for i in ranked]
 
 
-def _score(
-    scope: ScopeIndex,
+def _scored(
     memory: Memory,
+    score: float,
     base: dict[str, float],
     parts: dict[str, dict[str, float]],
-    policy: RecallPolicy,
+    neighbours: tuple[Memory | None, Memory | None],
 ) -> ScoredMemory:
-    before, after = scope.neighbours(memory, policy.include_assistant)
-    near = max((base.get(m.id, 0.0) for m in (before, after) if m is not None), default=0.0)
-    bonus = policy.neighbour_weight * near
     p = parts.get(memory.id, {})
     return ScoredMemory(
         memory=memory,
-        score=base.get(memory.id, 0.0) + bonus,
+        score=score,
         similarity=p.get("similarity", 0.0),
         dense=p.get("dense", 0.0),
         keyword=p.get("keyword", 0.0),
         keyword_scaled=p.get("keyword_scaled", 0.0),
         recency=p.get("recency", 0.0),
-        neighbour=bonus,
-        before=before,
-        after=after,
+        neighbour=score - base.get(memory.id, 0.0),
+        before=neighbours[0],
+        after=neighbours[1],
     )
 
 

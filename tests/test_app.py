@@ -201,3 +201,18 @@ def test_each_reply_shows_a_badge_per_checked_constraint():
     checks = reply.expander[0].dataframe[-1].value
     assert list(checks["from"]) == ["persona", "persona"]
     assert any("forbid" in rule and "dairy" in rule for rule in checks["rule"])
+
+
+def test_a_persona_file_changed_on_disk_shows_at_the_next_rerun(isolated_env):
+    """The library is parsed once per change, not on every rerun: a file edited or added by
+    hand still shows up at the very next rerun."""
+    folder = isolated_env / "personas"
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    before = at.selectbox(key="persona_id").options
+    lena = folder / "lena-vegan-marathoner.yaml"
+    lena.write_text(lena.read_text().replace("name: Lena Vogel", "name: Lena Vogel-Ruiz", 1))
+    (folder / "kofi.yaml").write_text("name: Kofi Mensah\nabout: Lives in Accra.\n")
+    at.run()
+    after = at.selectbox(key="persona_id").options
+    assert len(after) == len(before) + 1
+    assert "Kofi Mensah" in after and "Lena Vogel-Ruiz" in after and "Lena Vogel" not in after

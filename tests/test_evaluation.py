@@ -123,3 +123,21 @@ def test_eval_command_prints_json_to_stdout_and_progress_to_stderr(isolated_env)
     assert "saved eval-results/" in out.stderr
     saved = list((isolated_env / "eval-results").glob("*-recall.*"))
     assert sorted(p.suffix for p in saved) == [".csv", ".json"]
+
+
+def test_bench_facts_prints_json_with_each_figure_beside_its_peer(isolated_env):
+    """`bench facts --json`: extractor and dedup figures on stdout alone, ours and the peers',
+    saved for the report, which shows them as tables."""
+    out = run_cli("bench", "facts", "--split", "dev", "--json")
+    assert out.returncode == 0, out.stderr
+    facts = json.loads(out.stdout)["facts"]
+    extractor, dedup = facts["extractor"], facts["dedup"]
+    assert extractor["rules"]["precision"] > extractor["first-person floor"]["precision"]
+    assert extractor["rules"]["flooded_turns"] < extractor["first-person floor"]["flooded_turns"]
+    for peer in ("slots + cosine", "cosine only"):
+        assert dedup[peer]["facts_stored"] <= dedup[peer]["statements_taken"]
+    assert "dedup cosine only:" in out.stderr
+    report = write_report(Path("bench-results"), Path("eval-results"), Path("docs/benchmarks.md"))
+    text = report.read_text()
+    assert "python -m personalab bench facts --split dev" in text
+    assert "| cosine only |" in text and "| first-person floor |" in text

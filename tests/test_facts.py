@@ -1,10 +1,14 @@
 """Facts: told apart from events, keyed by slot, deduplicated, superseded with their history."""
 
+from types import SimpleNamespace
+
+import numpy as np
 import pytest
 import yaml
 
 from personalab import FactBook, NewMemory
 from personalab.evaluation.probes import DATA
+from personalab.fact_model import FactModel, train
 from personalab.facts import classify, extract
 
 
@@ -24,6 +28,17 @@ from personalab.facts import classify, extract
         ("Can you recommend a book?", "other"),
         ("If I were rich I'd buy a boat.", "other"),
         ("The weather is nice.", "other"),
+        # the user as the one something happens to, or a trait put as an adjective
+        ("Crowds give me panic attacks.", "fact"),
+        ("Bright light triggers my migraines.", "fact"),
+        ("Gluten is off the table for me.", "fact"),
+        ("No dairy for me, it wrecks my stomach.", "fact"),
+        ("I'm left-handed.", "fact"),
+        ("Most of my friends live abroad.", "fact"),
+        ("That film makes me cry every time.", "other"),
+        ("I might try yoga at some point.", "other"),
+        ("I need to buy a birthday present for my niece.", "other"),
+        ("We finally put up the shelves.", "event"),
     ],
 )
 def test_facts_are_told_from_events_and_requests(text, label):
@@ -95,6 +110,19 @@ def test_a_contradiction_supersedes_and_keeps_history(store):
     assert old.at == first.fact.created_at
 
 
+def test_a_pet_named_by_its_breed_and_then_as_a_dog_is_one_fact(store):
+    """'A border collie called Pip' and 'my dog' later fill the same pet slot."""
+    book = FactBook(store)
+    learn(
+        store,
+        book,
+        "I have a border collie called Pip who needs two long walks a day.",
+        "My dog has endless energy, so she has to be walked morning and evening.",
+    )
+    (pet,) = store.list("ana", "p", kind="fact")
+    assert pet.key == "pet:dog" and len(pet.sources) == 2
+
+
 def test_facts_are_kept_per_user(store):
     """One user's facts never merge with or appear for another user."""
     book = FactBook(store)
@@ -102,3 +130,41 @@ def test_facts_are_kept_per_user(store):
     learn(store, book, "I'm vegetarian.", user="bob")
     assert [f.text for f in store.list("ana", "p", kind="fact")] == ["I'm vegan."]
     assert [f.text for f in store.list("bob", "p", kind="fact")] == ["I'm vegetarian."]
+
+
+def test_the_shipped_fact_model_is_what_training_on_the_dev_sentences_gives(embedder, tmp_path):
+    """data/fact_model.json is reproduced by `python -m personalab.fact_model` from the dev
+    data as it is now (a change to that data without training again fails here)."""
+    shipped = FactModel.load(embedder)
+    assert shipped is not None
+    train(embedder, tmp_path / "model.json")
+    again = FactModel.load(embedder, tmp_path / "model.json")
+    assert np.allclose(again.weights, shipped.weights, atol=1e-4)
+    assert abs(again.bias - shipped.bias) < 1e-4
+
+
+def test_the_fact_model_takes_facts_in_words_the_rules_do_not_know(store):
+    """A lasting statement the rules miss is stored as a fact; passing talk is not; a
+    statement that adds to the turn's fact before it joins that fact."""
+    assert not extract("Heavy metal is basically the soundtrack of my life.")
+    book = FactBook(store)
+    learn(
+        store,
+        book,
+        "Heavy metal is basically the soundtrack of my life. Can you suggest a gig in Leeds?",
+        "Mountains over beaches for me, every single time.",
+        "My legs were sore after the hike.",
+        "I play drums in a covers band. Loud guitars are basically my therapy.",
+    )
+    facts = sorted(f.text for f in store.list("ana", "p", kind="fact"))
+    assert facts == [
+        "Heavy metal is basically the soundtrack of my life.",
+        "I play drums in a covers band. Loud guitars are basically my therapy.",
+        "Mountains over beaches for me, every single time.",
+    ]
+
+
+def test_the_fact_model_is_off_for_an_embedder_it_was_not_trained_for():
+    """Another embedding model's vectors mean nothing to the weights: rules alone then."""
+    other = SimpleNamespace(name="/models/e5-small", dimension=384)
+    assert FactModel.load(other) is None

@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from personalab import Engine, MemoryStoreError, NewMemory, Persona
-from personalab.chroma import open_server
+from personalab.chroma import collection_name, open_server
 from tests.conftest import CHROMA_TOKEN
 
 
@@ -112,3 +112,26 @@ def test_the_cli_reports_a_stopped_server_in_one_line():
     )
     assert out.returncode == 1 and "cannot reach the Chroma server" in out.stderr
     assert "Traceback" not in out.stderr and json.loads(out.stdout or "null") is None
+
+
+def test_a_turn_and_the_facts_it_states_leave_one_revision(server_store, settings, monkeypatch):
+    """A chat turn that states a fact is one change for the other processes: one revision
+    write to the server (not one per stored record), and it is written."""
+    user = unique_user()
+    engine = Engine(server_store, None, settings.replace(fact_extraction="rules"))
+    engine.remember(user, "p", [NewMemory("Hello there.", "user", "s")])
+    name = collection_name(user, "p")
+    before = server_store.marks_book.get(name, "revision")
+    writes, original = [], server_store.marks_book.set
+
+    def counted(scope: str, mark: str, value) -> None:
+        writes.append(mark)
+        original(scope, mark, value)
+
+    monkeypatch.setattr(server_store.marks_book, "set", counted)
+    saved = engine.remember(
+        user, "p", [NewMemory("I'm allergic to peanuts. I live in Ghent.", "user", "s")]
+    )
+    assert len(saved.facts) == 2  # the turn and two facts: three records written
+    assert writes == ["revision"]
+    assert server_store.marks_book.get(name, "revision") not in (None, before)

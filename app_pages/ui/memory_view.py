@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, datetime, time, timedelta
 
 import streamlit as st
 
 from app_pages.ui.details import plain
 from personalab import Engine, MemoryStore, MemoryStoreError, Persona
 from personalab.personas import slugify
-from personalab.records import Memory, parse_export
+from personalab.records import Memory, parse_export, select
 from personalab.seeding import reset_demo
 
 
@@ -27,18 +27,20 @@ def filtered(memories: list[Memory]) -> list[Memory]:
         "Dates", value=(min(days), max(days)), key="mem_dates", format="YYYY-MM-DD"
     )
     private = right.checkbox("Private only", key="mem_private")
-    start, end = (span[0], span[-1]) if isinstance(span, tuple) and span else (date.min, date.max)
-    words = text.lower().split()
-    return [
-        m
-        for m in memories
-        if all(w in m.text.lower() for w in words)
-        and kind in ("all", m.kind)
-        and role in ("all", m.role)
-        and session in ("all", m.session)
-        and start <= m.when.date() <= end
-        and (not private or m.private)
-    ]
+    since = until = None
+    if isinstance(span, tuple) and span:  # whole days, in UTC as the table shows them
+        since = datetime.combine(span[0], time.min, UTC).timestamp()
+        until = datetime.combine(span[-1] + timedelta(days=1), time.min, UTC).timestamp()
+    return select(
+        memories,
+        words=text,
+        kind=None if kind == "all" else kind,
+        role=None if role == "all" else role,
+        session=None if session == "all" else session,
+        since=since,
+        until=until,
+        private_only=private,
+    )
 
 
 def table(memories: list[Memory]) -> None:

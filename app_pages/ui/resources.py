@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import streamlit as st
 
 from app_pages.ui.details import plain
@@ -11,6 +14,7 @@ from personalab import (
     Engine,
     Judge,
     MemoryStore,
+    Persona,
     PersonaLibrary,
     Settings,
     SettingsError,
@@ -18,8 +22,10 @@ from personalab import (
     open_client,
 )
 from personalab.backends import judge_backend
+from personalab.cards import export
 from personalab.chroma import open_server
 from personalab.discovery import Discovery, gguf_folders
+from personalab.library import BrokenPersonaFile
 
 
 # Heavy objects: built once per process, shared by every session (each is thread-safe).
@@ -74,6 +80,47 @@ def settings() -> Settings:
 
 def library() -> PersonaLibrary:
     return PersonaLibrary(base_settings().personas_dir)
+
+
+def personas() -> tuple[list[Persona], list[BrokenPersonaFile]]:
+    """The library's personas and broken files; parsed again only when a file changed, not
+    on each of the several reads of every rerun."""
+    directory = base_settings().personas_dir
+    return _personas(str(directory), _stamp(directory))
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _personas(directory: str, stamp: tuple) -> tuple[list[Persona], list[BrokenPersonaFile]]:
+    return PersonaLibrary(Path(directory)).load()
+
+
+def _stamp(directory: Path) -> tuple:
+    """Each persona file's name, size and change time: what says the folder changed."""
+    try:
+        return tuple(
+            sorted(
+                (p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in directory.glob("*.y*ml")
+            )
+        )
+    except OSError:  # a file went while we looked: read again next time
+        return (time.time(),)
+
+
+def exported(persona: Persona, fmt: str, avatar: bytes | None) -> bytes:
+    """The persona in an export format; made again only when the persona or avatar changed
+    (a card PNG takes an image encode, and the Export tab shows four every rerun)."""
+    return _exported(persona.id, persona.model_dump_json(), fmt, avatar, persona)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _exported(
+    persona_id: str, as_json: str, fmt: str, avatar: bytes | None, _persona: Persona
+) -> bytes:
+    return export(_persona, fmt, avatar)
+
+
+def embedder(s: Settings) -> Embedder:
+    return _embedder(s.embedder)
 
 
 def store(s: Settings) -> MemoryStore:

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import streamlit as st
 
 from app_pages.ui.details import plain
-from app_pages.ui.resources import base_settings, discovery, library, settings, store
+from app_pages.ui.resources import base_settings, discovery, settings, store
+from app_pages.ui.resources import personas as library_personas
 from personalab import Engine, MemoryStoreError, Persona, Settings
 from personalab.discovery import FoundModel
 from personalab.seeding import ensure_seeded
@@ -36,7 +37,7 @@ def sidebar() -> None:
         state["persona_id"] = state.pop("select_persona")
     with st.sidebar:
         who(base)
-        personas, broken = library().load()
+        personas, broken = library_personas()
         ids = [p.id for p in personas]
         names = {p.id: p.name for p in personas}
         if state.get("persona_id") not in ids:
@@ -92,7 +93,7 @@ def sidebar() -> None:
 def context() -> Context:
     """The current choices; stops the page with a clear message when no persona exists."""
     s = settings()
-    personas, _ = library().load()
+    personas, _ = library_personas()
     persona = next((p for p in personas if p.id == st.session_state.get("persona_id")), None)
     return Context(s, s.user, persona, st.session_state.setdefault("session_id", uuid.uuid4().hex))
 

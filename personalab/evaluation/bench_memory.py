@@ -13,6 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from personalab import folder_lock
 from personalab.chroma import open_server
 from personalab.embedding import Embedder
 from personalab.engine import Engine
@@ -191,3 +192,37 @@ def killed_import(embedder: Embedder, size: int = 10_000, after_s: float = 8.0) 
         }
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+_FIRST_TURN = """
+import json, sys, time
+t0 = time.perf_counter()
+from pathlib import Path
+from personalab.embedding import Embedder
+from personalab.engine import Engine
+from personalab.memory import MemoryStore, open_client
+from personalab.personas import Persona
+from personalab.settings import Settings
+settings = Settings.load()
+store = MemoryStore(open_client(Path(sys.argv[1])), Embedder(settings.embedder))
+persona = Persona(name="Bench user")
+persona._file_id = sys.argv[2]
+t1 = time.perf_counter()
+Engine(store, None, settings).recall("bench", persona, "What should I do this weekend?", "x")
+print(json.dumps({"start_s": t1 - t0, "first_recall_s": time.perf_counter() - t1}))
+"""
+
+
+def first_turn(folder: Path, persona_id: str) -> dict:
+    """A new process on a filled store, as after a restart: imports, store and embedder
+    opened, then the first recall (which loads the scope), each timed in that process."""
+    folder_lock.release(folder)  # hand the folder over, as the old process would by exiting
+    t0 = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", _FIRST_TURN, str(folder), persona_id],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures | {"process_s": time.perf_counter() - t0}

@@ -1,0 +1,154 @@
+"""Fact layer benchmarks: the offline extractor's precision and recall, and restatement dedup."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+import tempfile
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from personalab.embedding import Embedder
+from personalab.fact_model import FactModel
+from personalab.factbook import SAME_FACT, FactBook
+from personalab.facts import extract, sentences
+from personalab.memory import MemoryStore, open_client
+from personalab.records import Memory, NewMemory
+
+DATA = Path(__file__).parent / "data"
+# The floor: every sentence in which the speaker speaks of themselves, that is not a question
+_SELF = re.compile(r"\b(?:i|i'm|i've|i'd|my|me|mine|we|we're|our|us)\b")
+
+
+def _floor(sentence: str) -> bool:
+    s = sentence.lower().replace("’", "'").strip()
+    return bool(_SELF.search(s)) and not s.endswith("?")
+
+
+def extractor(embedder: Embedder, split: str = "test") -> dict:
+    """Precision and recall of 'fact' on labelled sentences: what ships (rules and the fact
+    model), the rules alone and the first-person floor; and how many ordinary chat turns each
+    turns into facts (the flood)."""
+    data = yaml.safe_load((DATA / "fact_sentences.yaml").read_text(encoding="utf-8"))
+    chosen = [s for s in data["sentences"] if split == "all" or s["split"] == split]
+    turns = yaml.safe_load((DATA / "ordinary_turns.yaml").read_text(encoding="utf-8"))["turns"]
+    model = FactModel.load(embedder)
+    judge = model.judge(embedder) if model else None
+    ways: dict[str, Callable[[str], bool]] = {
+        "rules + fact model": lambda text: bool(extract(text, judge)),
+        "rules alone": lambda text: bool(extract(text)),
+        "first-person floor": lambda text: any(_floor(s) for s in sentences(text)),
+    }
+    figures: dict = {"split": split, "sentences": len(chosen), "ordinary_turns": len(turns)}
+    for name, is_fact in ways.items():
+        said = [(s["label"] == "fact", is_fact(s["text"])) for s in chosen]
+        tp = sum(1 for gold, got in said if gold and got)
+        figures[name] = {
+            "precision": tp / max(1, sum(1 for _, got in said if got)),
+            "recall": tp / max(1, sum(1 for gold, _ in said if gold)),
+            "flooded_turns": sum(1 for t in turns if is_fact(t)),
+        }
+    return figures
+
+
+def _cosine_only(candidate, vector, facts: list[Memory], vectors: np.ndarray):
+    """The peer: merge a statement into the nearest fact when it is close enough, no slots."""
+    if not facts:
+        return None
+    sims = vectors @ np.asarray(vector, dtype=np.float32)
+    best = int(np.argmax(sims))
+    return (facts[best], float(sims[best]), False) if sims[best] >= SAME_FACT else None
+
+
+def dedup(
+    embedder: Embedder,
+    split: str = "test",
+    progress: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
+) -> dict:
+    """Facts stored after each item is said once and then restated three times in other
+    words (all in one scope, round-robin); extra copies and wrong merges, ours beside the
+    cosine-only peer."""
+    data = yaml.safe_load((DATA / "fact_paraphrases.yaml").read_text(encoding="utf-8"))
+    items = [f for f in data["facts"] if split == "all" or f["split"] == split]
+    figures: dict = {"split": split, "items": len(items), "statements": 4 * len(items)}
+    for name in ("slots + cosine", "cosine only"):
+        folder = Path(tempfile.mkdtemp(prefix="personalab-dedup-"))
+        try:
+            store = MemoryStore(open_client(folder), embedder)
+            book = FactBook(store)
+            if name == "cosine only":
+                book.match = _cosine_only  # type: ignore[method-assign]
+            figures[name] = _replay(store, book, items)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        progress(f"dedup {name}: {figures[name]['facts_stored']} facts for {len(items)} items")
+    return figures
+
+
+def _replay(store: MemoryStore, book: FactBook, items: list[dict]) -> dict:
+    owners: dict[str, set[str]] = {}
+    taken = 0
+    for round_ in range(4):
+        for item in items:
+            turn = NewMemory(item["statements"][round_], "user", "s")
+            saved = store.remember("u", "p", [turn])[0]
+            changes = book.learn("u", "p", saved)
+            taken += bool(changes)
+            for change in changes:
+                owners.setdefault(change.fact.id, set()).add(item["id"])
+    stored = store.list("u", "p", kind="fact")
+    copies = Counter(i for fact in stored for i in owners.get(fact.id, ()))
+    return {
+        "facts_stored": len(stored),
+        "statements_taken": taken,
+        "items_with_extra_copies": sum(1 for n in copies.values() if n > 1),
+        "items_without_fact": sum(1 for item in items if not copies[item["id"]]),
+        "wrong_merges": sum(1 for fact in stored if len(owners.get(fact.id, ())) > 1),
+    }
+
+
+def run(
+    embedder: Embedder,
+    split: str = "test",
+    progress: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
+) -> dict:
+    return {"extractor": extractor(embedder, split), "dedup": dedup(embedder, split, progress)}
+
+
+def table(figures: dict) -> list[str]:
+    """Both figures as markdown tables, ours beside the floor or peer."""
+    e, d = figures["extractor"], figures["dedup"]
+    rows = [
+        f"Offline extractor, {e['sentences']} labelled sentences ({e['split']} split); "
+        f"flood: of {e['ordinary_turns']} ordinary chat turns, how many yield a fact.",
+        "",
+        "| extractor | precision | recall | ordinary turns that yield a fact |",
+        "|---|---|---|---|",
+    ]
+    for name in ("rules + fact model", "rules alone", "first-person floor"):
+        r = e[name]
+        rows.append(
+            f"| {name} | {100 * r['precision']:.1f} % | {100 * r['recall']:.1f} % | "
+            f"{r['flooded_turns']} |"
+        )
+    rows += [
+        "",
+        f"Restatements: {d['items']} facts ({d['split']} split), each said once and then "
+        f"three more times in other words, {d['statements']} statements in one scope. "
+        f"Right is {d['items']} facts, no item in two facts and no fact holding two items.",
+        "",
+        "| dedup | facts stored | items with extra copies | wrong merges | items with no fact |",
+        "|---|---|---|---|---|",
+    ]
+    for name in ("slots + cosine", "cosine only"):
+        r = d[name]
+        rows.append(
+            f"| {name} | {r['facts_stored']} | {r['items_with_extra_copies']} | "
+            f"{r['wrong_merges']} | {r['items_without_fact']} |"
+        )
+    return rows
