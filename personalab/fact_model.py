@@ -23,8 +23,8 @@ from personalab.facts import Judge
 
 WEIGHTS = Path(__file__).parent / "data" / "fact_model.json"
 DATA = Path(__file__).parent / "evaluation" / "data"
-# Both chosen on dev sentences held out from training (then trained on all of dev): a sentence
-# the rules did not take is a fact from this probability up.
+# Both chosen on dev data (sentences held out from training, and the dev probes), then the
+# model was trained on all of dev: a sentence the rules did not take is a fact from here up.
 THRESHOLD = 0.8
 PENALTY = 0.25  # L2 on the weights (not the bias), as sklearn's C=4
 

@@ -214,8 +214,8 @@ def extract(text: str, judge: Judge | None = None) -> list[Candidate]:
 
     With `judge` (the fact model), a sentence the rules did not take but that could state
     something lasting is a fact too when the model says so: with no slot (so it never
-    supersedes one), or added to the turn's fact before it ("I'm lactose intolerant; anything
-    with cream leaves me in pain for a day").
+    supersedes one), or added to the turn's fact before it ("I play drums in a covers band.
+    Loud guitars are basically my therapy.").
     """
     parts = sentences(text)
     labels = [_analyse(sentence) for sentence in parts]
