@@ -182,8 +182,6 @@ def _latency(path: Path, results) -> list[str]:
 
 
 def _first(r: dict) -> str:
-    if "first_turn" not in r:  # runs before the first turn was timed in a new process
-        return f"({r['first_recall_s']:.2f} s)"
     return f"{r['first_turn']['process_s']:.2f} s ({r['first_turn']['first_recall_s']:.2f} s)"
 
 
