@@ -139,10 +139,16 @@ def fuse(
             found = nearby[memory.id] = scope.neighbours(memory, policy.include_assistant)
         return found
 
+    # A turn that only neighbours a match scores at most neighbour_weight x that match's base.
+    # Below the limit-th best base score it cannot make the cut, so turns that are nothing but
+    # neighbours are looked at only around strong matches: the same result, fewer lookups.
+    ordered = sorted(base.values(), reverse=True)
+    enough = ordered[limit - 1] if limit and len(ordered) >= limit else 0.0
     scores: dict[str, float] = {}
     for memory_id in list(base):
         memory = records[memory_id]
-        for candidate in (memory, *around(memory)):
+        strong = policy.neighbour_weight * base[memory_id] >= enough
+        for candidate in (memory, *(around(memory) if strong else ())):
             if candidate is None or candidate.id in scores or not recallable(candidate.id):
                 continue
             near = max(
