@@ -80,9 +80,10 @@ with browse:
         with raw:
             persona_form.yaml_editor(lib, chosen)
         with out:
+            avatar = lib.avatar(chosen)
             for fmt, (label, ext, mime) in EXPORTS.items():
                 try:
-                    data = resources.exported(chosen, fmt, lib.avatar(chosen))
+                    data = resources.exported(chosen, fmt, avatar)
                 except PersonaError as exc:
                     st.error(f"{label}: {plain(str(exc))}")
                     continue

@@ -10,6 +10,7 @@ embedding. Its weights, trained on the dev sentences only, ship in data/fact_mod
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import sys
@@ -32,22 +33,14 @@ PENALTY = 0.25  # L2 on the weights (not the bias), as sklearn's C=4
 class FactModel:
     """P(a statement states a lasting fact), from its unit embedding."""
 
-    def __init__(self, weights: np.ndarray, bias: float, embedder: str, threshold: float):
+    def __init__(self, weights: np.ndarray, bias: float):
         self.weights = weights.astype(np.float32)
         self.bias = bias
-        self.embedder = embedder
-        self.threshold = threshold
 
     @classmethod
     def load(cls, embedder: Embedder, path: Path = WEIGHTS) -> FactModel | None:
         """The shipped model, or None when it was trained for another embedder."""
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        if data.get("embedder") != embedder.name or len(data["weights"]) != embedder.dimension:
-            return None
-        return cls(np.asarray(data["weights"]), data["bias"], data["embedder"], THRESHOLD)
+        return _load(path, embedder.name, embedder.dimension)
 
     def probability(self, vector: list[float]) -> float:
         z = float(self.weights @ np.asarray(vector, dtype=np.float32)) + self.bias
@@ -57,9 +50,21 @@ class FactModel:
         """The verdicts `extract` asks for, one per sentence."""
 
         def verdicts(sentences: list[str]) -> list[bool]:
-            return [self.probability(v) >= self.threshold for v in embedder.embed(sentences)]
+            return [self.probability(v) >= THRESHOLD for v in embedder.embed(sentences)]
 
         return verdicts
+
+
+@functools.cache
+def _load(path: Path, embedder: str, dimension: int) -> FactModel | None:
+    """Parsed once per process (every Engine has a FactBook)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if data.get("embedder") != embedder or len(data["weights"]) != dimension:
+        return None
+    return FactModel(np.asarray(data["weights"]), data["bias"])
 
 
 def examples() -> list[tuple[str, bool]]:

@@ -214,21 +214,23 @@ def extract(text: str, judge: Judge | None = None) -> list[Candidate]:
 
     With `judge` (the fact model), a sentence the rules did not take but that could state
     something lasting is a fact too when the model says so: with no slot (so it never
-    supersedes one), or added to the turn's fact before it ("I play drums in a covers band.
-    Loud guitars are basically my therapy.").
+    supersedes one), or added to the fact of the sentence just before it ("I play drums in a
+    covers band. Loud guitars are basically my therapy.").
     """
     parts = sentences(text)
     labels = [_analyse(sentence) for sentence in parts]
     open_ = [s for s, a in zip(parts, labels, strict=True) if a[0] != "fact" and _could_state(s)]
     taken = set(compress(open_, judge(open_))) if open_ and judge else set()
     found: list[Candidate] = []
+    follows = False  # the sentence before was a fact
     for sentence, (label, category, slot, topic) in zip(parts, labels, strict=True):
         if label == "fact":
             found.append(Candidate(_clean(sentence), category, slot, topic))
-        elif sentence in taken and found:
+        elif sentence in taken and follows:
             found[-1] = replace(found[-1], text=f"{found[-1].text} {_clean(sentence)}")
         elif sentence in taken:
             found.append(Candidate(_clean(sentence), _category(_normalize(sentence)), ""))
+        follows = label == "fact" or sentence in taken
     return found
 
 

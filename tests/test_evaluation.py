@@ -136,7 +136,7 @@ def test_bench_facts_prints_json_with_each_figure_beside_its_peer(isolated_env):
     assert ours["precision"] > floor["precision"] and "rules alone" in extractor
     assert ours["flooded_turns"] < floor["flooded_turns"]
     for peer in ("slots + cosine", "cosine only"):
-        assert dedup[peer]["facts_stored"] <= dedup[peer]["statements_taken"]
+        assert dedup[peer]["facts_stored"] < dedup[peer]["statements_taken"]  # merges happen
     assert "dedup cosine only:" in out.stderr
     report = write_report(Path("bench-results"), Path("eval-results"), Path("docs/benchmarks.md"))
     text = report.read_text()

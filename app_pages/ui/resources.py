@@ -97,11 +97,8 @@ def _personas(directory: str, stamp: tuple) -> tuple[list[Persona], list[BrokenP
 def _stamp(directory: Path) -> tuple:
     """Each persona file's name, size and change time: what says the folder changed."""
     try:
-        return tuple(
-            sorted(
-                (p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in directory.glob("*.y*ml")
-            )
-        )
+        stats = {p.name: p.stat() for p in directory.glob("*.y*ml")}
+        return tuple(sorted((name, s.st_size, s.st_mtime_ns) for name, s in stats.items()))
     except OSError:  # a file went while we looked: read again next time
         return (time.time(),)
 

@@ -14,13 +14,13 @@ import numpy as np
 import yaml
 
 from personalab.embedding import Embedder
+from personalab.evaluation.probes import DATA, load_turns
 from personalab.fact_model import FactModel
 from personalab.factbook import SAME_FACT, FactBook
 from personalab.facts import extract, sentences
 from personalab.memory import MemoryStore, open_client
 from personalab.records import Memory, NewMemory
 
-DATA = Path(__file__).parent / "data"
 # The floor: every sentence in which the speaker speaks of themselves, that is not a question
 _SELF = re.compile(r"\b(?:i|i'm|i've|i'd|my|me|mine|we|we're|our|us)\b")
 
@@ -36,7 +36,7 @@ def extractor(embedder: Embedder, split: str = "test") -> dict:
     turns into facts (the flood)."""
     data = yaml.safe_load((DATA / "fact_sentences.yaml").read_text(encoding="utf-8"))
     chosen = [s for s in data["sentences"] if split == "all" or s["split"] == split]
-    turns = yaml.safe_load((DATA / "ordinary_turns.yaml").read_text(encoding="utf-8"))["turns"]
+    turns = load_turns()
     model = FactModel.load(embedder)
     judge = model.judge(embedder) if model else None
     ways: dict[str, Callable[[str], bool]] = {
@@ -56,13 +56,16 @@ def extractor(embedder: Embedder, split: str = "test") -> dict:
     return figures
 
 
-def _cosine_only(candidate, vector, facts: list[Memory], vectors: np.ndarray):
-    """The peer: merge a statement into the nearest fact when it is close enough, no slots."""
-    if not facts:
-        return None
-    sims = vectors @ np.asarray(vector, dtype=np.float32)
-    best = int(np.argmax(sims))
-    return (facts[best], float(sims[best]), False) if sims[best] >= SAME_FACT else None
+class CosineOnlyBook(FactBook):
+    """The peer: a statement merges into the nearest fact when close enough; no slots."""
+
+    @staticmethod
+    def match(candidate, vector, facts: list[Memory], vectors: np.ndarray):
+        if not facts:
+            return None
+        sims = vectors @ np.asarray(vector, dtype=np.float32)
+        best = int(np.argmax(sims))
+        return (facts[best], float(sims[best]), False) if sims[best] >= SAME_FACT else None
 
 
 def dedup(
@@ -76,14 +79,11 @@ def dedup(
     data = yaml.safe_load((DATA / "fact_paraphrases.yaml").read_text(encoding="utf-8"))
     items = [f for f in data["facts"] if split == "all" or f["split"] == split]
     figures: dict = {"split": split, "items": len(items), "statements": 4 * len(items)}
-    for name in ("slots + cosine", "cosine only"):
+    for name, book_type in (("slots + cosine", FactBook), ("cosine only", CosineOnlyBook)):
         folder = Path(tempfile.mkdtemp(prefix="personalab-dedup-"))
         try:
             store = MemoryStore(open_client(folder), embedder)
-            book = FactBook(store)
-            if name == "cosine only":
-                book.match = _cosine_only  # type: ignore[method-assign]
-            figures[name] = _replay(store, book, items)
+            figures[name] = _replay(store, book_type(store), items)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         progress(f"dedup {name}: {figures[name]['facts_stored']} facts for {len(items)} items")

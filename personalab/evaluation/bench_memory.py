@@ -214,15 +214,14 @@ print(json.dumps({"start_s": t1 - t0, "first_recall_s": time.perf_counter() - t1
 
 
 def first_turn(folder: Path, persona_id: str) -> dict:
-    """A new process on a filled store, as after a restart: imports, store and embedder
-    opened, then the first recall (which loads the scope), each timed in that process."""
+    """A new process on a filled store, as after a restart, timed inside it: imports, store
+    and embedder opened (start_s), then the first recall, which loads the scope and is the
+    embedder's first inference (first_recall_s)."""
     folder_lock.release(folder)  # hand the folder over, as the old process would by exiting
-    t0 = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", _FIRST_TURN, str(folder), persona_id],
         capture_output=True,
         text=True,
         check=True,
     )
-    figures = json.loads(done.stdout.strip().splitlines()[-1])
-    return figures | {"process_s": time.perf_counter() - t0}
+    return json.loads(done.stdout.strip().splitlines()[-1])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import statistics
@@ -45,7 +46,9 @@ def _wall(engine: Engine, persona, question: str, kinds: list, concurrent: bool)
 
 
 def _raw_wall(client: openai.OpenAI, engine: Engine, persona, question: str, kinds: list) -> float:
-    """The peer: the same prompts sent straight to the server with the openai client, at once."""
+    """The peer: the same prompts sent straight to the server with the openai client, at once;
+    timed like `_wall`, from before recall."""
+    start = time.perf_counter()
     plans = [r.plan for r in engine.compare("bench", persona, question, "s", kinds, remember=False)]
 
     def one(messages: list) -> None:
@@ -59,7 +62,6 @@ def _raw_wall(client: openai.OpenAI, engine: Engine, persona, question: str, kin
         for _ in stream:
             pass
 
-    start = time.perf_counter()
     with ThreadPoolExecutor(len(plans)) as pool:
         list(pool.map(one, [p.messages for p in plans]))
     return time.perf_counter() - start
@@ -73,7 +75,7 @@ def measure(engine: Engine, persona, concurrent: bool, runs: int, wall=None) -> 
     that an earlier call of this loop sent.
     """
     timed = wall or (lambda question, kinds: _wall(engine, persona, question, kinds, concurrent))
-    asked = iter(range(1_000_000))
+    asked = itertools.count()
 
     def new_wall(question: str, kinds: list) -> float:
         return timed(f"{question} (ask {next(asked)})", kinds)
