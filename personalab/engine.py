@@ -11,6 +11,7 @@ from personalab.backends import ChatBackend, GenerationOptions
 from personalab.checks import Check, CheckReport, check_reply, checks_for_fact
 from personalab.errors import MemoryStoreError, PersonaLabError
 from personalab.factbook import FactBook, FactChange
+from personalab.facts import pieces
 from personalab.facts_llm import LLMFactExtractor
 from personalab.guard import GuardLog, GuardPolicy, guarded
 from personalab.judge import Judge, Verdict
@@ -301,8 +302,11 @@ class Engine:
         has streamed), else before returning. Its failure never loses the stored turns.
         """
         if self.extractor is None:
-            with self.store.batch(user, persona_id):  # other processes hear of it once
-                stored = self.store.remember(user, persona_id, turns)
+            said = [t.text for t in turns if t.role == "user" and t.kind == "turn"]
+            with self.store.batch(user, persona_id):  # one Chroma write; others hear once
+                stored = self.store.remember(
+                    user, persona_id, turns, [p for t in said for p in pieces(t)]
+                )
                 changes = [c for t in stored for c in self.factbook.learn(user, persona_id, t)]
             return Saved(stored, changes)
         stored = self.store.remember(user, persona_id, turns)

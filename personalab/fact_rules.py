@@ -27,7 +27,8 @@ _RULES: list[tuple[re.Pattern[str], str, str, str | None]] = [
      r"\bplain (?:english|language|words)\b|\b(?:formal|casual|friendly) tone\b",
      "style", "answer-tone", None),
     (r"\bmy name is\b|\bcall me\b|\bi'?m called\b", "identity", "name", None),
-    (r"\b(?:i'?m|i am|i turned|i just turned) (?:\d{1,3}|(?:twenty|thirty|forty|fifty|sixty|"
+    (r"(?<!by the time )(?<!when )(?<!until )(?<!before )(?<!once )"
+     r"\b(?:i'?m|i am|i turned|i just turned) (?:\d{1,3}|(?:twenty|thirty|forty|fifty|sixty|"
      r"seventy|eighty|ninety)[- a-z]*)(?: years? old)?\b(?! (?:minutes|hours|days|weeks|months|"
      r"km|miles|kilos|kg|pounds|euros|dollars))", "identity", "age", None),
     (r"\ballerg(?:ic|y|ies) (?:to )?(?P<t>[a-z' -]+)|\b(?P<t2>[a-z]+) allerg(?:y|ies)\b|"
@@ -89,8 +90,8 @@ _RULES: list[tuple[re.Pattern[str], str, str, str | None]] = [
     (r"\b(?:i'?m|i am) (?:married|single|divorced|widowed|engaged|separated)\b|"
      r"\bmy (?:husband|wife|partner|boyfriend|girlfriend|fianc[ée]e?)\b",
      "people", "relationship", None),
-    (r"\bmy (?:little |older |younger |big |twin |step-?)?(?P<t>son|daughter|kids?|children|"
-     r"sister|brother|mum|mom|mother|dad|father|parents|grand(?:ma|pa|mother|father|"
+    (r"\bmy (?:little |older |younger |big |twin |kid |baby |step-?)?"
+     r"(?P<t>son|daughter|kids?|children|sister|brother|mum|mom|mother|dad|father|parents|grand(?:ma|pa|mother|father|"
      r"son|daughter|kids|children)|uncle|aunt|cousin|niece|nephew|baby|toddler|"
      r"flatmate|roommate|boss|best friend|in-laws)\b|\b(?:i|we) have (?:a|an|one|two|three|four|"
      r"five|\d+) (?:[a-z-]+ )?(?P<t2>sons?|daughters?|kids|children|sisters?|brothers?|"

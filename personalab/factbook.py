@@ -18,6 +18,11 @@ from personalab.records import Memory, NewMemory, Revision
 SAME_FACT = 0.5  # two facts without a shared slot are the same fact
 SAME_SLOT = 0.4  # a fact with no topic matches one in the same slot
 RESTATED = 0.7  # a slot update this close restates the old value rather than changing it
+# A sentence that matches no fact alone restates the fact its whole turn matches (at SAME_FACT)
+# if it is at least this close to it: "Money is short; my weekly shop can't go over fifty
+# pounds" restates "I'm on a tight budget". Chosen on the dev split (21 -> 18 extra copies).
+PART_OF_TURN = 0.2
+SLOTS_OF_MANY = {"people"}  # a brother has many facts: one topic, several facts
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,10 @@ class FactBook:
         vector = self.store.embedder.embed_one(candidate.text)
         facts, vectors = self.store.scope(user, persona).facts()
         match = self.match(candidate, vector, facts, vectors)
+        if match is None and len(turn.text.strip()) > len(candidate.text) + 1:
+            whole = self._by_turn(candidate, vector, turn, facts, vectors)
+            if whole is not None:
+                return self.revise(user, persona, whole, whole.text, "restated", turn, None, vector)
         if match is None:
             item = NewMemory(
                 candidate.text,
@@ -99,6 +108,25 @@ class FactBook:
             vector = None  # embedded from the new text
         return FactChange(action, self.store.replace(user, persona, new, vector), old.text)
 
+    def _by_turn(
+        self,
+        candidate: Candidate,
+        vector: list[float],
+        turn: Memory,
+        facts: list[Memory],
+        vectors: np.ndarray,
+    ) -> Memory | None:
+        """The fact a sentence's whole turn restates, when the sentence alone matched none."""
+        if not facts:
+            return None
+        by_turn = vectors @ np.asarray(self.store.embedder.embed_one(turn.text), dtype=np.float32)
+        best = int(np.argmax(by_turn))
+        fact, slot = facts[best], facts[best].key.partition(":")[0]
+        if by_turn[best] < SAME_FACT or (slot and slot == candidate.slot):
+            return None  # a different value of the same slot is a change, never a restatement
+        close = float(vectors[best] @ np.asarray(vector, dtype=np.float32))
+        return fact if close >= PART_OF_TURN else None
+
     def _mean(self, user: str, persona: str, old: Memory, vector: list[float]) -> list[float]:
         facts, vectors = self.store.scope(user, persona).facts()
         at = next((i for i, f in enumerate(facts) if f.id == old.id), None)
@@ -118,9 +146,10 @@ class FactBook:
     ) -> tuple[Memory, float, bool] | None:
         """The fact this candidate restates or supersedes, the similarity, and if by slot.
 
-        Same single-valued slot (home, diet, job...) or same slot and topic: the same fact.
-        Same slot where one side has no topic: the same fact if similar enough. Different
-        topics in one slot (two allergies) never merge. Otherwise only near-duplicates merge.
+        Same single-valued slot (home, diet, job...) or same slot and topic: the same fact
+        (for a relative, who has many facts, only if similar enough). Same slot where one side
+        has no topic: the same fact if similar enough. Different topics in one slot (two
+        allergies) never merge. Otherwise only near-duplicates merge.
         """
         if not facts:
             return None
@@ -129,9 +158,12 @@ class FactBook:
         for fact, sim in sorted(zip(facts, sims.tolist(), strict=True), key=lambda p: -p[1]):
             slot, _, topic = fact.key.partition(":")
             if slot and slot == candidate.slot:
-                if slot in SINGLE or (topic and topic == candidate.topic):
+                if slot in SINGLE:
                     return fact, sim, True
-                if (not topic or not candidate.topic) and sim >= SAME_SLOT:
+                if topic and topic == candidate.topic:
+                    if slot not in SLOTS_OF_MANY or sim >= SAME_SLOT:
+                        return fact, sim, True
+                elif (not topic or not candidate.topic) and sim >= SAME_SLOT:
                     return fact, sim, True
                 continue
             if best is None and sim >= SAME_FACT:

@@ -48,6 +48,10 @@ _RELATIONS = _words(
     "in-laws stepdad stepmum",
 )
 _PERSONAL = re.compile(rf"\b(?:i|i'm|i've|i'd|my|me|we|we're|our|us|{_RELATIONS})\b")
+# A relative is the subject ("my daughter Mia is allergic to cats"), not "my wife and I".
+_RELATIVE_SUBJECT = re.compile(
+    rf"^(?:my|our) (?:[a-z-]+ )?(?:{_RELATIONS})(?:'s)?\b(?! and (?:i|me)\b)(?! (?:says|said)\b)"
+)
 # Someone the user knows, by name, described in the present tense ("Layla has an egg allergy",
 # "Miso the cat hides whenever ..."): checked on the original casing.
 _NAMED = re.compile(
@@ -204,6 +208,13 @@ def sentences(text: str) -> list[str]:
     return [p.strip() for p in parts if len(p.strip()) > 2]
 
 
+def pieces(text: str) -> list[str]:
+    """The sentences of a turn as a fact is worded from them, when there are several (a
+    one-sentence turn is its own piece): the texts extraction may embed."""
+    parts = sentences(text)
+    return [_clean(p) for p in parts] if len(parts) > 1 else []
+
+
 def classify(sentence: str) -> str:
     """'fact', 'event' or 'other' for one sentence."""
     return _analyse(sentence)[0]
@@ -220,7 +231,7 @@ def extract(text: str, judge: Judge | None = None) -> list[Candidate]:
     parts = sentences(text)
     labels = [_analyse(sentence) for sentence in parts]
     open_ = [s for s, a in zip(parts, labels, strict=True) if a[0] != "fact" and _could_state(s)]
-    taken = set(compress(open_, judge(open_))) if open_ and judge else set()
+    taken = set(compress(open_, judge([_clean(s) for s in open_]))) if open_ and judge else set()
     found: list[Candidate] = []
     follows = False  # the sentence before was a fact
     for sentence, (label, category, slot, topic) in zip(parts, labels, strict=True):
@@ -268,6 +279,8 @@ def _analyse(sentence: str) -> tuple[str, str, str, str]:
     rule = _rule(s)
     if named and rule:  # someone else's fact never fills (or supersedes) the user's own slot
         rule = (rule[0], "", "")
+    elif rule and rule[0] != "people" and _RELATIVE_SUBJECT.match(s):
+        rule = ("people", "", "")
     habitual = _HABITUAL.search(s) and not _PAST_ACTION.search(s)
     if (_TRANSIENT.search(s) or _MOOD.search(s)) and not habitual:
         lasting = rule and rule[1] in ("home", "job", "condition", "diet", "plan")

@@ -8,11 +8,11 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 
 import chromadb
 from chromadb.errors import NotFoundError
 
+from personalab.batches import Batches, Queue
 from personalab.chroma import collection_name, open_client, open_server
 from personalab.chroma import reason as _reason
 from personalab.embedding import Embedder
@@ -49,8 +49,7 @@ class MemoryStore:
         self.marks_book = ScopeMarks(client)
         self._revision: dict[str, str | None] = {}  # the token each mirror reflects
         self._checked: dict[str, float] = {}
-        self._batches: dict[str, int] = {}  # scope -> open batches; a change waits for the last
-        self._pending: set[str] = set()
+        self._batches = Batches()
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -124,8 +123,11 @@ class MemoryStore:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def remember(self, user: str, persona: str, items: Iterable[NewMemory]) -> list[Memory]:
-        """Embed and store items (secrets redacted); returns them as stored."""
+    def remember(
+        self, user: str, persona: str, items: Iterable[NewMemory], also: Iterable[str] = ()
+    ) -> list[Memory]:
+        """Embed and store items (secrets redacted); returns them as stored. Texts in `also`
+        are embedded in the same call, so the embedder has them ready (one call is cheaper)."""
         now = time.time()
         memories = [
             Memory(
@@ -147,7 +149,9 @@ class MemoryStore:
             if item.text.strip()
         ]
         if memories:
-            self._write(user, persona, memories, self.embedder.embed([m.text for m in memories]))
+            texts = [m.text for m in memories]
+            vectors = self.embedder.embed(texts + [redact(t) for t in also])[: len(texts)]
+            self._write(user, persona, memories, vectors)
         return memories
 
     def restore(
@@ -170,22 +174,9 @@ class MemoryStore:
     ) -> Memory:
         """Overwrite a stored memory (same id), with vector or else its text embedded again."""
         memory = memory.evolve(text=redact(memory.text).strip())
-        scope = self.scope(user, persona)
-        collection = self._collection(user, persona)
         if vector is None:
             vector = self.embedder.embed_one(memory.text)
-        with scope.lock:
-            try:
-                collection.upsert(
-                    ids=[memory.id],
-                    documents=[memory.text],
-                    embeddings=[vector],
-                    metadatas=[memory.to_metadata()],
-                )
-            except Exception as exc:
-                raise MemoryStoreError(f"could not save to memory: {_reason(exc)}") from exc
-            scope.add([memory], [vector])
-        self._changed(user, persona)
+        self._write(user, persona, [memory], [vector])
         return memory
 
     def edit(self, user: str, persona: str, memory_id: str, text: str) -> Memory:
@@ -227,7 +218,10 @@ class MemoryStore:
         collection = self._collection(user, persona, create=False)
         if collection is None or not ids:
             return
+        queue = self._batches.queue(collection_name(user, persona))
         with scope.lock:
+            for i in ids if queue is not None else ():
+                queue.pop(i, None)
             try:
                 collection.delete(ids=ids)
             except Exception as exc:
@@ -255,35 +249,32 @@ class MemoryStore:
     def marked(self, user: str, persona: str, name: str) -> bool:
         return self.marks_book.get(collection_name(user, persona), name) is not None
 
-    @contextmanager
-    def batch(self, user: str, persona: str) -> Iterator[None]:
-        """Several writes as one change: on a shared server, one new revision at the end
-        (a turn and the facts it states), not one per write."""
-        name = collection_name(user, persona)
-        with self._lock:
-            self._batches[name] = self._batches.get(name, 0) + 1
+    def batch(self, user: str, persona: str):
+        """Several writes of this thread as one change (a turn and the facts it states): one
+        Chroma write at the end, and on a shared server one new revision, not one per write.
+        Reads in between see the writes (the mirror has them at once)."""
+        return self._batches.hold(
+            collection_name(user, persona),
+            lambda queued: self._flush(user, persona, queued),
+            lambda: self._changed(user, persona),
+        )
+
+    def _flush(self, user: str, persona: str, queued: Queue) -> None:
+        memories, vectors = zip(*queued.values(), strict=True)
         try:
-            yield
-        finally:
-            changed = False
-            with self._lock:
-                self._batches[name] -= 1
-                if not self._batches[name]:
-                    del self._batches[name]
-                    changed = name in self._pending
-                    self._pending.discard(name)
-            if changed:
-                self._changed(user, persona)
+            self._upsert(user, persona, list(memories), list(vectors))
+        except MemoryStoreError:
+            with self._lock:  # the mirror holds what Chroma does not: load it again
+                self._scopes.pop(collection_name(user, persona), None)
+            raise
 
     def _changed(self, user: str, persona: str) -> None:
         """After a change (shared server only): leave a new revision for other processes."""
         if not self.shared:
             return
         name = collection_name(user, persona)
-        with self._lock:
-            if name in self._batches:
-                self._pending.add(name)
-                return
+        if self._batches.defer(name):
+            return
         before = self.marks_book.get(name, "revision")
         token = uuid.uuid4().hex
         self.mark(user, persona, "revision", token)
@@ -306,22 +297,32 @@ class MemoryStore:
     def _write(
         self, user: str, persona: str, memories: list[Memory], vectors: list[list[float]]
     ) -> None:
+        """To Chroma, then the mirror; in this thread's batch, Chroma waits for the batch's end."""
         scope = self.scope(user, persona)
-        collection = self._collection(user, persona)
+        queue = self._batches.queue(collection_name(user, persona))
         with scope.lock:
-            try:
-                for start in range(0, len(memories), MAX_BATCH):
-                    chunk = memories[start : start + MAX_BATCH]
-                    collection.upsert(
-                        ids=[m.id for m in chunk],
-                        documents=[m.text for m in chunk],
-                        embeddings=vectors[start : start + MAX_BATCH],
-                        metadatas=[m.to_metadata() for m in chunk],
-                    )
-            except Exception as exc:
-                raise MemoryStoreError(f"could not save to memory: {_reason(exc)}") from exc
+            if queue is None:
+                self._upsert(user, persona, memories, vectors)
+            else:
+                queue.update((m.id, (m, v)) for m, v in zip(memories, vectors, strict=True))
             scope.add(memories, vectors)
         self._changed(user, persona)
+
+    def _upsert(
+        self, user: str, persona: str, memories: list[Memory], vectors: list[list[float]]
+    ) -> None:
+        collection = self._collection(user, persona)
+        try:
+            for start in range(0, len(memories), MAX_BATCH):
+                chunk = memories[start : start + MAX_BATCH]
+                collection.upsert(
+                    ids=[m.id for m in chunk],
+                    documents=[m.text for m in chunk],
+                    embeddings=vectors[start : start + MAX_BATCH],
+                    metadatas=[m.to_metadata() for m in chunk],
+                )
+        except Exception as exc:
+            raise MemoryStoreError(f"could not save to memory: {_reason(exc)}") from exc
 
     def _collection(self, user: str, persona: str, create: bool = True):
         """The scope's collection; None when it does not exist and create is False."""

@@ -142,3 +142,16 @@ def test_bench_facts_prints_json_with_each_figure_beside_its_peer(isolated_env):
     text = report.read_text()
     assert "python -m personalab bench facts --split dev" in text
     assert "| cosine only |" in text and "| rules + fact model |" in text
+
+
+def test_bench_latency_prints_each_write_beside_the_recall_and_its_floor(isolated_env):
+    """`bench latency --json`: recall and floor, the three kinds of write (a turn stating
+    facts among them) and a new process's first recall, on stdout alone; the report shows them."""
+    out = run_cli("bench", "latency", "--sizes", "300", "--queries", "4", "--json")
+    assert out.returncode == 0, out.stderr
+    (row,) = json.loads(out.stdout)["latency"].values()
+    for figure in ("recall", "floor", "write", "write_cold", "write_facts"):
+        assert row[figure]["p50_ms"] > 0, figure
+    assert row["first_turn"]["first_recall_s"] > 0
+    report = write_report(Path("bench-results"), Path("eval-results"), Path("docs/benchmarks.md"))
+    assert "| 300 |" in report.read_text() and "not measured" not in report.read_text()

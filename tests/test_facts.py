@@ -57,6 +57,26 @@ def test_facts_about_people_the_user_knows_are_kept_apart_from_the_users_own():
     assert own and own[0].category != "people"
 
 
+def test_a_relative_as_the_subject_never_fills_the_users_own_slot(store):
+    """'My daughter is allergic to cats' is the daughter's allergy: the user's stays as it was."""
+    book = FactBook(store)
+    learn(store, book, "I'm allergic to penicillin.", "My daughter Mia is allergic to cats.")
+    facts = store.list("ana", "p", kind="fact")
+    assert len(facts) == 2 and all(not f.history for f in facts)
+    mia = next(f for f in facts if "Mia" in f.text)
+    assert mia.category == "people" and mia.key == ""
+    assert extract("My kid brother is a firefighter.")[0].key == "people:brother"
+    assert not any(c.slot == "age" for c in extract("I want a flat by the time I'm thirty."))
+
+
+def test_two_facts_about_one_relative_are_both_kept(store):
+    """A brother's home and his job are two facts: the second never supersedes the first."""
+    book = FactBook(store)
+    learn(store, book, "My brother Daniel lives in Vancouver.", "My brother is a firefighter.")
+    texts = sorted(f.text for f in store.list("ana", "p", kind="fact"))
+    assert texts == ["My brother Daniel lives in Vancouver.", "My brother is a firefighter."]
+
+
 def test_slots_and_topics_keep_distinct_facts_apart():
     """Two allergies are two facts; a diet restated in other words is the same slot."""
     peanuts, shellfish = extract("I'm allergic to peanuts."), extract("I'm allergic to shellfish.")
@@ -94,6 +114,20 @@ def test_a_restated_fact_is_updated_not_copied(store):
     assert len(facts) == 2
     shellfish = next(f for f in facts if "shell" in f.text)
     assert len(shellfish.sources) == 2 and shellfish.history[0].change == "restated"
+
+
+def test_a_sentence_that_restates_a_fact_only_with_its_turn_adds_no_copy(store):
+    """'Music is a big part of my life' matches no fact alone; its turn restates the cello."""
+    book = FactBook(store)
+    changes = learn(
+        store,
+        book,
+        "I play the cello in an amateur orchestra.",
+        "Music is a big part of my life; I play cello with a community orchestra.",
+    )
+    (cello,) = store.list("ana", "p", kind="fact")
+    assert [c.action for c in changes] == ["added", "restated", "restated"]
+    assert "cello" in cello.text and len(cello.history) == 2
 
 
 def test_a_contradiction_supersedes_and_keeps_history(store):

@@ -193,3 +193,31 @@ def test_a_second_process_on_a_folder_in_use_fails_fast_and_says_why(tmp_path):
         holder.kill()
         holder.wait()
     open_client(folder)  # free again once the holder is gone
+
+
+def test_a_turn_and_the_facts_it_states_are_one_write_or_none(tmp_path, embedder, settings):
+    """A turn that states facts reaches Chroma in one write; when that write fails, the error
+    says why and what the app shows is what Chroma holds, with no half-kept turn."""
+    from personalab import Engine
+
+    store = MemoryStore(open_client(tmp_path / "m"), embedder)
+    engine = Engine(store, None, settings.replace(fact_extraction="rules"))
+    engine.remember("ana", "p", [NewMemory("Hello there.", "user", "s")])
+    collection = store._collection("ana", "p")
+    calls, upsert = [], collection.upsert
+
+    def counted(**kwargs):
+        calls.append(len(kwargs["ids"]))
+        if len(calls) > 1:
+            raise OSError(28, "No space left on device")
+        return upsert(**kwargs)
+
+    collection.upsert = counted
+    text = "I'm allergic to peanuts. I live in Ghent."
+    saved = engine.remember("ana", "p", [NewMemory(text, "user", "s")])
+    assert calls == [3] and len(saved.facts) == 2  # the turn and its two facts, one write
+    with pytest.raises(MemoryStoreError, match="disk is full"):
+        engine.remember("ana", "p", [NewMemory("I'm vegan. My dog is called Rex.", "user", "s")])
+    texts = [m.text for m in store.list("ana", "p")]
+    assert sorted(texts) == sorted(collection.get(include=["documents"])["documents"])
+    assert not any("vegan" in t or "Rex" in t for t in texts) and text in texts

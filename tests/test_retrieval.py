@@ -114,3 +114,21 @@ def test_health_and_diet_facts_rank_ahead_of_equally_similar_ones(store, setting
     ranked = rank_facts(store.scope("ana", "p"), vector)
     allergy = next(h for h in ranked if "shellfish" in h.memory.text)
     assert allergy.memory.category == "health" and allergy.score > allergy.similarity
+
+
+def test_a_fact_worded_as_a_limit_ranks_ahead_of_an_equally_similar_one(store):
+    """'So the house has to be silent until 2 pm' is a constraint whatever its category."""
+    from personalab.factbook import FactBook
+    from personalab.retrieval import rank_facts
+
+    book = FactBook(store)
+    for text in (
+        "Jonas sleeps during the day after his night shifts, so the house has to be silent.",
+        "Jonas loves old westerns.",
+    ):
+        turn = store.remember("ana", "p", [NewMemory(text, "user", "s")])[0]
+        book.learn("ana", "p", turn)
+    ranked = rank_facts(store.scope("ana", "p"), store.embedder.embed_one("When can we talk?"))
+    silent, westerns = sorted(ranked, key=lambda h: "westerns" in h.memory.text)
+    assert silent.memory.category == westerns.memory.category == "people"
+    assert silent.score > silent.similarity and westerns.score == westerns.similarity

@@ -70,6 +70,17 @@ def corpus(n: int, data: Path | None) -> tuple[list[str], str]:
     return texts[:n], source
 
 
+# Turns that state facts (one, two, and a sentence the rules may leave to the fact model), each
+# made new per query; the first of each kind adds a fact, later ones restate or change it.
+FACT_TURNS = (
+    "I have kept bees for {n} years on allotment {i}. Honey from my own hives is the best part "
+    "of summer number {i}.",
+    "My sister Ines lives in Porto number {i} and works as a vet.",
+    "I am allergic to kiwi fruit number {i}, it makes my mouth itch.",
+    "I play the oboe in wind band {i}; rehearsals are on Thursday evenings.",
+)
+
+
 def latency(embedder: Embedder, settings: Settings, sizes: list[int], queries: int, data) -> dict:
     """Per turn, as a chat makes it: recall + prompt, then the exchange written; beside the floor.
 
@@ -100,7 +111,7 @@ def latency(embedder: Embedder, settings: Settings, sizes: list[int], queries: i
                 log(f"  {size:,}: filled {start + len(chunk) + len(facts):,}")
             fill_s = time.perf_counter() - t0
             collection = store._collection("bench", persona.id)
-            rows = {"floor": [], "recall": [], "write": [], "write_cold": []}
+            rows = {"floor": [], "recall": [], "write": [], "write_cold": [], "write_facts": []}
             parts = {"embed": [], "dense": [], "keyword": [], "fuse": []}
             for i in range(queries):
                 q = f"{QUESTIONS[i % len(QUESTIONS)]} (turn {i} at {size})"
@@ -124,6 +135,13 @@ def latency(embedder: Embedder, settings: Settings, sizes: list[int], queries: i
                 ]
                 engine.remember("bench", persona.id, cold)
                 t4 = time.perf_counter()
+                said = FACT_TURNS[i % len(FACT_TURNS)].format(n=i + 2, i=f"{i} at {size}")
+                told = [
+                    NewMemory(said, "user", "facts"),
+                    NewMemory(f"Fact reply {i} at {size}: noted!", "assistant", "facts"),
+                ]
+                engine.remember("bench", persona.id, told)
+                rows["write_facts"].append(time.perf_counter() - t4)
                 rows["floor"].append(floor_s)
                 rows["recall"].append(recall_s)
                 rows["write"].append(t3 - t2)
@@ -157,7 +175,7 @@ def print_latency(results: dict) -> None:
     print("\nper-turn latency (p50 / p95 ms); floor = one MiniLM embedding + one Chroma query")
     print(
         f"{'memories':>9}  {'recall+prompt':>15}  {'floor':>15}  {'ratio':>11}  "
-        f"{'write turn':>15}  {'write cold':>15}  first recall"
+        f"{'write turn':>15}  {'write cold':>15}  {'write facts':>15}  first recall"
     )
     for size, r in results.items():
 
@@ -167,14 +185,15 @@ def print_latency(results: dict) -> None:
         print(
             f"{size:>9,}  {pair(r['recall']):>15}  {pair(r['floor']):>15}  "
             f"{r['ratio_p50']:4.2f} / {r['ratio_p95']:4.2f}  {pair(r['write']):>15}  "
-            f"{pair(r['write_cold']):>15}  "
+            f"{pair(r['write_cold']):>15}  {pair(r['write_facts']):>15}  "
             f"{r['first_turn']['start_s'] + r['first_turn']['first_recall_s']:.2f} s "
             f"({r['first_turn']['first_recall_s']:.2f} s recall)"
         )
     print(
         "  recall+prompt: embed + facts + Chroma query + BM25 + fusion + prompt build; "
         "write turn: the user's message (embedded at recall) and a new reply, facts included; "
-        "write cold: both texts new; first recall: timed inside a new process on the store, "
+        "write cold: both texts new; write facts: a new turn that states facts, and a reply; "
+        "first recall: timed inside a new process on the store, "
         "imports, store and embedder opened, then its first recall; and that recall alone "
         "(scope load and the embedder's first inference)"
     )

@@ -67,6 +67,9 @@ class CosineOnlyBook(FactBook):
         best = int(np.argmax(sims))
         return (facts[best], float(sims[best]), False) if sims[best] >= SAME_FACT else None
 
+    def _by_turn(self, *args) -> None:
+        return None  # each sentence is matched on its own
+
 
 def dedup(
     embedder: Embedder,
