@@ -16,12 +16,14 @@ EXPORTS = {
 
 
 def _done(action):
-    """Run a library change; on failure say why (nothing else is touched) and return None."""
+    """Run a library change: what it returns (True if nothing); on failure say why (nothing
+    else is touched) and return None."""
     try:
-        return action()
+        result = action()
     except PersonaError as exc:
         st.error(plain(str(exc)), icon=":material/error:")
         return None
+    return True if result is None else result
 
 
 st.title("Personas")
@@ -103,7 +105,7 @@ with browse:
             with st.popover("Delete", icon=":material/delete:"):
                 st.write(f"Delete {plain(chosen.name)}'s file? Memories of it are kept.")
                 sure = st.button("Yes, delete", type="primary", key=f"delete_{chosen.id}")
-                if sure and _done(lambda: lib.delete(chosen.id) or True):
+                if sure and _done(lambda: lib.delete(chosen.id)):
                     state.pop("open_persona", None)
                     st.rerun()
 
