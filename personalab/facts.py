@@ -209,10 +209,13 @@ def sentences(text: str) -> list[str]:
 
 
 def pieces(text: str) -> list[str]:
-    """The sentences of a turn as a fact is worded from them, when there are several (a
-    one-sentence turn is its own piece): the texts extraction may embed."""
+    """The sentences of a turn that extraction may embed (a fact, or one the fact model is
+    asked about) in the words it uses, when there are several: a one-sentence turn is the
+    turn itself."""
     parts = sentences(text)
-    return [_clean(p) for p in parts] if len(parts) > 1 else []
+    if len(parts) < 2:
+        return []
+    return [_clean(p) for p in parts if _analyse(p)[0] == "fact" or _could_state(p)]
 
 
 def classify(sentence: str) -> str:

@@ -34,7 +34,8 @@ class MemoryStore:
     """Turns and facts scoped per user x persona. Takes a Chroma client and an Embedder.
 
     Every read is answered from the scope's in-process mirror (ScopeIndex) but the dense
-    nearest-neighbour query, which Chroma answers; every change goes to Chroma first.
+    nearest-neighbour query, which Chroma answers; every change goes to Chroma first (in a
+    `batch`, all of them at its end, in one write).
     With `shared=True` (a Chroma server used by several processes) each write leaves a new
     revision token, and a scope whose token another process changed is loaded again.
     """
@@ -214,16 +215,17 @@ class MemoryStore:
     def delete(self, user: str, persona: str, ids: Iterable[str]) -> None:
         """Delete the given memories of this scope."""
         ids = list(ids)
+        if not ids:
+            return
         scope = self.scope(user, persona)
         collection = self._collection(user, persona, create=False)
-        if collection is None or not ids:
-            return
         queue = self._batches.queue(collection_name(user, persona))
         with scope.lock:
             for i in ids if queue is not None else ():
-                queue.pop(i, None)
+                queue.pop(i, None)  # a write this batch holds is never made
             try:
-                collection.delete(ids=ids)
+                if collection is not None:
+                    collection.delete(ids=ids)
             except Exception as exc:
                 raise MemoryStoreError(f"could not delete memories: {_reason(exc)}") from exc
             scope.remove(ids)

@@ -221,3 +221,36 @@ def test_a_turn_and_the_facts_it_states_are_one_write_or_none(tmp_path, embedder
     texts = [m.text for m in store.list("ana", "p")]
     assert sorted(texts) == sorted(collection.get(include=["documents"])["documents"])
     assert not any("vegan" in t or "Rex" in t for t in texts) and text in texts
+
+
+def test_a_memory_written_and_deleted_in_one_batch_is_nowhere(store):
+    """A batch's held write that the same batch deletes never reaches Chroma, even when it
+    would have been the scope's first."""
+    with store.batch("ana", "p"):
+        (kept,) = say(store, "ana", "p", "I keep bees.")
+        (gone,) = say(store, "ana", "p", "Delete me.")
+        store.delete("ana", "p", [gone.id])
+        assert [m.text for m in store.list("ana", "p")] == ["I keep bees."]  # read in between
+    collection = store._collection("ana", "p")
+    assert collection.get()["ids"] == [kept.id]
+    assert [m.id for m in store.list("ana", "p")] == [kept.id]
+
+
+def test_keyword_search_holds_in_more_scopes_than_writers_kept_open(store):
+    """Writers stay open for the last few scopes written; a scope whose writer was closed
+    still finds its old turns and takes new ones, deletes included."""
+    from personalab.keyword import OPEN_WRITERS
+
+    users = [f"user{n}" for n in range(OPEN_WRITERS + 2)]
+    for user in users:
+        say(store, user, "p", f"My parrot {user} speaks Welsh.")
+    (first, *_), last = users, users[-1]
+    (later,) = say(store, first, "p", "The parrot sings opera too.")
+    found = store.scope(first, "p").keyword.search("parrot", 5)
+    assert {store.get(first, "p", i).text for i, _ in found} == {
+        f"My parrot {first} speaks Welsh.",
+        "The parrot sings opera too.",
+    }
+    store.delete(first, "p", [later.id])
+    assert len(store.scope(first, "p").keyword.search("opera", 5)) == 0
+    assert len(store.scope(last, "p").keyword.search("Welsh", 5)) == 1
