@@ -90,8 +90,8 @@ _RULES: list[tuple[re.Pattern[str], str, str, str | None]] = [
     (r"\b(?:i'?m|i am) (?:married|single|divorced|widowed|engaged|separated)\b|"
      r"\bmy (?:husband|wife|partner|boyfriend|girlfriend|fianc[ée]e?)\b",
      "people", "relationship", None),
-    (r"\bmy (?:little |older |younger |big |twin |kid |baby |step-?)?"
-     r"(?P<t>son|daughter|kids?|children|sister|brother|mum|mom|mother|dad|father|parents|grand(?:ma|pa|mother|father|"
+    (r"\bmy (?:little |older |younger |big |twin |kid |baby |step-?)?(?P<t>son|daughter|kids?|"
+     r"children|sister|brother|mum|mom|mother|dad|father|parents|grand(?:ma|pa|mother|father|"
      r"son|daughter|kids|children)|uncle|aunt|cousin|niece|nephew|baby|toddler|"
      r"flatmate|roommate|boss|best friend|in-laws)\b|\b(?:i|we) have (?:a|an|one|two|three|four|"
      r"five|\d+) (?:[a-z-]+ )?(?P<t2>sons?|daughters?|kids|children|sisters?|brothers?|"

@@ -14,8 +14,8 @@ import tantivy
 # which bm25s cannot: it re-indexes everything to add one document (1.2 s at 100k turns).
 ANALYZER_NAME = "personalab_en"
 WRITER_HEAP_BYTES = 15_000_000  # tantivy's minimum per writer thread
-# Writers stay open for the scopes written last (opening one per write cost about 2.5 ms of
-# a turn's write); the rest hold no 15 MB writer arena.
+# Writers stay open for the scopes written last (opening and closing one per write cost about
+# 4 ms of a turn's write, bench latency at 1k); the other scopes hold no 15 MB writer arena.
 OPEN_WRITERS = 4
 _open: OrderedDict[int, KeywordIndex] = OrderedDict()
 _open_lock = threading.Lock()
