@@ -24,6 +24,11 @@ class Batches:
         """Where this thread's writes to the scope wait, if it has a batch open on it."""
         return getattr(self._local, "queues", {}).get(name)
 
+    def is_open(self, name: str) -> bool:
+        """Whether any thread has a batch open on the scope."""
+        with self._lock:
+            return name in self._open
+
     def defer(self, name: str) -> bool:
         """Whether a new revision must wait for the scope's open batches (then it will)."""
         with self._lock:
@@ -34,12 +39,12 @@ class Batches:
 
     @contextmanager
     def hold(
-        self, name: str, flush: Callable[[Queue], None], changed: Callable[[], None]
+        self, name: str, flush: Callable[[Queue], None], changed: Callable[[], None], writes: bool
     ) -> Iterator[None]:
-        """Hold this thread's writes to the scope until the outermost batch ends, then flush
-        them; leave one revision when the last batch of any thread ends."""
+        """With writes, hold this thread's writes to the scope until its outermost batch ends,
+        then flush them; leave one revision when the last batch of any thread ends."""
         queues = self._local.__dict__.setdefault("queues", {})
-        outer = name not in queues
+        outer = writes and name not in queues
         if outer:
             queues[name] = {}
         with self._lock:

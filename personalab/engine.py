@@ -313,7 +313,7 @@ class Engine:
         extractor = self.extractor
 
         def job() -> list[FactChange]:
-            with self.store.batch(user, persona_id):
+            with self.store.batch(user, persona_id, hold=False):  # a model call: write as it goes
                 return [c for t in stored for c in extractor.learn(user, persona_id, t)]
 
         saved = Saved(stored, pending=_BACKGROUND.submit(job))

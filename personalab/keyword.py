@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterable
 
@@ -17,7 +18,7 @@ WRITER_HEAP_BYTES = 15_000_000  # tantivy's minimum per writer thread
 # Writers stay open for the scopes written last (opening and closing one per write cost about
 # 4 ms of a turn's write, bench latency at 1k); the other scopes hold no 15 MB writer arena.
 OPEN_WRITERS = 4
-_open: OrderedDict[int, KeywordIndex] = OrderedDict()
+_open: OrderedDict[int, weakref.ref[KeywordIndex]] = OrderedDict()
 _open_lock = threading.Lock()
 
 
@@ -104,6 +105,7 @@ class KeywordIndex:
                 writer.add_document(doc)
             if writer is not None:
                 self._commit(writer)
+                del writer  # held by self alone: closing it needs no other reference to go
 
     def remove(self, keys: Iterable[str]) -> None:
         with self._lock:
@@ -113,6 +115,7 @@ class KeywordIndex:
                 for key in present:
                     self._delete(writer, key)
                 self._commit(writer)
+                del writer
 
     def search(self, text: str, n: int, include_assistant: bool = False) -> list[tuple[str, float]]:
         """The n best (key, BM25 score) pairs for text, best first; [] when no term matches."""
@@ -160,13 +163,20 @@ class KeywordIndex:
         writer.delete_documents_by_term("seq", seq)
 
     def _open_writer(self) -> tantivy.IndexWriter:
-        """This index's writer, kept among the last OPEN_WRITERS used (the lock is held)."""
+        """This index's writer, kept among the last OPEN_WRITERS used (self._lock is held).
+        An index dropped from the store takes its writer with it (weak references)."""
         with _open_lock:
-            _open[id(self)] = self
+            _open[id(self)] = weakref.ref(self)
             _open.move_to_end(id(self))
-            while len(_open) > OPEN_WRITERS:
-                _, idle = _open.popitem(last=False)
-                idle._writer = None  # every change is committed: nothing is lost
+            for key in list(_open)[: max(0, len(_open) - OPEN_WRITERS)]:
+                idle = _open[key]()
+                # Every change is committed, so closing loses nothing; an index busy writing
+                # keeps its writer (never wait on its lock: that one may wait on ours).
+                if idle is None or idle._lock.acquire(blocking=False):
+                    del _open[key]
+                    if idle is not None:
+                        idle._writer = None
+                        idle._lock.release()
         if self._writer is None:
             self._writer = self._index.writer(WRITER_HEAP_BYTES, 1)
         return self._writer

@@ -8,6 +8,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
 
 import chromadb
 from chromadb.errors import NotFoundError
@@ -21,11 +22,11 @@ from personalab.index import ScopeIndex
 from personalab.marks import ScopeMarks
 from personalab.records import Memory, NewMemory, Revision
 from personalab.redaction import redact
+from personalab.scope_read import read_scope
 
 __all__ = ["MemoryStore", "collection_name", "open_client", "open_server", "store_from_settings"]
 
 MAX_BATCH = 5000  # Chroma accepts at most 5,461 records per add
-PAGE = 5000  # records per read when a scope is loaded
 MAX_SCOPES = 64  # scopes mirrored in process at once (least recently used are dropped)
 RECHECK_S = 0.5  # with a shared server, how often a scope asks whether others changed it
 
@@ -251,24 +252,32 @@ class MemoryStore:
     def marked(self, user: str, persona: str, name: str) -> bool:
         return self.marks_book.get(collection_name(user, persona), name) is not None
 
-    def batch(self, user: str, persona: str):
-        """Several writes of this thread as one change (a turn and the facts it states): one
-        Chroma write at the end, and on a shared server one new revision, not one per write.
-        Reads in between see the writes (the mirror has them at once)."""
+    def batch(self, user: str, persona: str, hold: bool = True) -> AbstractContextManager:
+        """Several writes as one change (a turn and the facts it states): on a shared server
+        one new revision at the end, not one per write; with hold, this thread's writes reach
+        Chroma in one write at the end (keep such a batch short: no model call inside). Until
+        then the mirror has them (facts, lists, keywords), a dense query does not."""
         return self._batches.hold(
             collection_name(user, persona),
             lambda queued: self._flush(user, persona, queued),
             lambda: self._changed(user, persona),
+            hold,
         )
 
     def _flush(self, user: str, persona: str, queued: Queue) -> None:
-        memories, vectors = zip(*queued.values(), strict=True)
-        try:
-            self._upsert(user, persona, list(memories), list(vectors))
-        except MemoryStoreError:
-            with self._lock:  # the mirror holds what Chroma does not: load it again
-                self._scopes.pop(collection_name(user, persona), None)
-            raise
+        """Write a batch's held memories as the mirror has them now: one another thread
+        deleted or rewrote since is left as that thread left it."""
+        scope = self.scope(user, persona)
+        with scope.lock:
+            held = [(scope.records.get(i), m, v) for i, (m, v) in queued.items()]
+            now = [(mirror, v) for mirror, m, v in held if mirror and mirror.text == m.text]
+            try:
+                if now:
+                    self._upsert(user, persona, [m for m, _ in now], [v for _, v in now])
+            except MemoryStoreError:
+                with self._lock:  # the mirror holds what Chroma does not: load it again
+                    self._scopes.pop(collection_name(user, persona), None)
+                raise
 
     def _changed(self, user: str, persona: str) -> None:
         """After a change (shared server only): leave a new revision for other processes."""
@@ -287,6 +296,8 @@ class MemoryStore:
         """Drop this process's mirror when another process has changed the scope."""
         now = time.monotonic()
         if name not in self._scopes or now - self._checked.get(name, 0.0) < RECHECK_S:
+            return
+        if self._batches.is_open(name):  # a reload would lose the writes a batch holds
             return
         self._checked[name] = now
         if self.marks_book.get(name, "revision") != self._revision.get(name):
@@ -313,6 +324,7 @@ class MemoryStore:
     def _upsert(
         self, user: str, persona: str, memories: list[Memory], vectors: list[list[float]]
     ) -> None:
+        """Memories and their vectors to Chroma, in chunks it accepts."""
         collection = self._collection(user, persona)
         try:
             for start in range(0, len(memories), MAX_BATCH):
@@ -361,40 +373,11 @@ class MemoryStore:
             raise MemoryStoreError(f"cannot open memories: {_reason(exc)}") from exc
         self._collections[name] = collection
         try:
-            turns: list[Memory] = []
-            offset = 0
-            while True:
-                page = collection.get(
-                    where={"kind": "turn"},
-                    include=["documents", "metadatas"],
-                    limit=PAGE,
-                    offset=offset,
-                )
-                turns += [
-                    Memory.from_record(*r)
-                    for r in zip(page["ids"], page["documents"], page["metadatas"], strict=True)
-                ]
-                offset += PAGE
-                if len(page["ids"]) < PAGE:
-                    break
-            facts = self._facts_with_vectors(collection)
+            turns, facts, vectors = read_scope(collection, self.embedder)
         except Exception as exc:
             raise MemoryStoreError(f"could not read memory: {_reason(exc)}") from exc
         index.add(turns, [None] * len(turns))
-        fact_records = zip(facts["ids"], facts["documents"], facts["metadatas"], strict=True)
-        index.add([Memory.from_record(*r) for r in fact_records], facts["embeddings"])
-
-    def _facts_with_vectors(self, collection) -> dict:
-        """The scope's facts with their vectors. Chroma 1.5.9's Python server fails to return
-        stored vectors (its handler calls .tolist() on a list); then the texts are embedded."""
-        what = ["documents", "metadatas"]
-        try:
-            facts = collection.get(where={"kind": "fact"}, include=[*what, "embeddings"])
-            facts["embeddings"] = [list(v) for v in facts["embeddings"]]
-        except Exception:
-            facts = collection.get(where={"kind": "fact"}, include=what)
-            facts["embeddings"] = self.embedder.embed(list(facts["documents"]))
-        return facts
+        index.add(facts, vectors)
 
 
 def store_from_settings(settings, embedder: Embedder) -> MemoryStore:

@@ -127,7 +127,15 @@ def test_a_sentence_that_restates_a_fact_only_with_its_turn_adds_no_copy(store):
     )
     (cello,) = store.list("ana", "p", kind="fact")
     assert [c.action for c in changes] == ["added", "restated", "restated"]
-    assert "cello" in cello.text and len(cello.history) == 2
+    assert "cello" in cello.text and len(cello.history) == 1  # one turn, one revision
+
+
+def test_a_new_fact_beside_a_restated_one_is_added(store):
+    """'I'm still vegetarian. Crowds make me anxious.': the diet is restated, the crowds kept."""
+    book = FactBook(store)
+    learn(store, book, "I'm vegetarian.", "I'm still vegetarian. Crowds make me anxious.")
+    texts = sorted(f.text for f in store.list("ana", "p", kind="fact"))
+    assert texts == ["Crowds make me anxious.", "I'm still vegetarian."]
 
 
 def test_a_contradiction_supersedes_and_keeps_history(store):

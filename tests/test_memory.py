@@ -245,6 +245,7 @@ def test_keyword_search_holds_in_more_scopes_than_writers_kept_open(store):
     for user in users:
         say(store, user, "p", f"My parrot {user} speaks Welsh.")
     (first, *_), last = users, users[-1]
+    assert store.scope(first, "p").keyword._writer is None  # closed: its arena is freed
     (later,) = say(store, first, "p", "The parrot sings opera too.")
     found = store.scope(first, "p").keyword.search("parrot", 5)
     assert {store.get(first, "p", i).text for i, _ in found} == {
@@ -254,3 +255,18 @@ def test_keyword_search_holds_in_more_scopes_than_writers_kept_open(store):
     store.delete(first, "p", [later.id])
     assert len(store.scope(first, "p").keyword.search("opera", 5)) == 0
     assert len(store.scope(last, "p").keyword.search("Welsh", 5)) == 1
+
+
+def test_a_held_write_another_thread_deletes_stays_deleted(store):
+    """A memory deleted (from another session's thread) while a batch holds its write is not
+    written when the batch ends: it does not come back."""
+    import threading
+
+    say(store, "ana", "p", "First words.")
+    with store.batch("ana", "p"):
+        (held,) = say(store, "ana", "p", "Words deleted at once.")
+        other = threading.Thread(target=store.delete, args=("ana", "p", [held.id]))
+        other.start()
+        other.join()
+    assert [m.text for m in store.list("ana", "p")] == ["First words."]
+    assert store._collection("ana", "p").get()["documents"] == ["First words."]
