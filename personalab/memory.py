@@ -68,8 +68,10 @@ class MemoryStore:
             index = ScopeIndex(self.embedder.dimension)
             index.lock.acquire()  # hold it so that readers wait for the load, not the store
             self._scopes[name] = index
-            while len(self._scopes) > MAX_SCOPES:
-                self._scopes.popitem(last=False)
+            # the least recently used go, but never one a batch is writing to
+            idle = [n for n in self._scopes if not self._batches.is_open(n)]
+            for gone in idle[: max(0, len(self._scopes) - MAX_SCOPES)]:
+                del self._scopes[gone]
         try:
             if self.shared:
                 self._revision[name] = self.marks_book.get(name, "revision")

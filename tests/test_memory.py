@@ -270,3 +270,16 @@ def test_a_held_write_another_thread_deletes_stays_deleted(store):
         other.join()
     assert [m.text for m in store.list("ana", "p")] == ["First words."]
     assert store._collection("ana", "p").get()["documents"] == ["First words."]
+
+
+def test_a_batch_keeps_its_scope_while_many_others_are_read(store):
+    """A scope a batch is writing to stays in memory however many other scopes are read
+    meanwhile, so its held write still reaches Chroma at the end."""
+    from personalab.memory import MAX_SCOPES
+
+    with store.batch("ana", "p"):
+        (held,) = say(store, "ana", "p", "Written while others were read.")
+        for n in range(MAX_SCOPES + 2):
+            store.list(f"reader{n}", "p")
+    assert store._collection("ana", "p").get()["ids"] == [held.id]
+    assert [m.id for m in store.list("ana", "p")] == [held.id]
