@@ -42,6 +42,8 @@ class FactChange:
 class FactBook:
     """Applies candidate facts to a scope's fact layer (rules offline, or an LLM's decisions)."""
 
+    join_loose = True  # a loose sentence may join the fact a sibling sentence restates
+
     def __init__(self, store: MemoryStore):
         self.store = store
         self.model = FactModel.load(store.embedder)  # None for an embedder it was not made for
@@ -54,7 +56,7 @@ class FactBook:
         candidates = extract(turn.text, judge)
         changes: list[FactChange | None] = []
         for candidate in candidates:  # a loose sentence waits for what its siblings restate
-            loose = len(candidates) > 1 and not candidate.slot
+            loose = self.join_loose and len(candidates) > 1 and not candidate.slot
             changes.append(self.apply(user, persona, candidate, turn, add=not loose))
         restated = [c.fact for c in changes if c and c.action in ("restated", "changed")]
         return [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -248,6 +249,7 @@ def extract(text: str, judge: Judge | None = None) -> list[Candidate]:
     return found
 
 
+@functools.lru_cache(maxsize=512)  # pieces() and extract() ask about the same sentences
 def _could_state(sentence: str) -> bool:
     """Whether a sentence could state something lasting about the speaker (or someone named):
     not a question, request, hypothetical, or how they feel right now."""
@@ -263,6 +265,7 @@ def _named(sentence: str, s: str) -> bool:
     return bool(_NAMED.match(sentence.strip(" \t\"'*-")) and not _FIRST_PERSON.search(s))
 
 
+@functools.lru_cache(maxsize=512)
 def _analyse(sentence: str) -> tuple[str, str, str, str]:
     """(label, category, slot, topic) of one sentence; label is fact, event or other."""
     s = _normalize(sentence)

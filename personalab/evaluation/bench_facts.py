@@ -16,7 +16,7 @@ import yaml
 from personalab.embedding import Embedder
 from personalab.evaluation.probes import DATA, load_turns
 from personalab.fact_model import FactModel
-from personalab.factbook import SAME_FACT, FactBook, FactChange
+from personalab.factbook import SAME_FACT, FactBook
 from personalab.facts import SINGLE, extract, sentences
 from personalab.memory import MemoryStore, open_client
 from personalab.records import Memory, NewMemory
@@ -67,11 +67,7 @@ class CosineOnlyBook(FactBook):
         best = int(np.argmax(sims))
         return (facts[best], float(sims[best]), False) if sims[best] >= SAME_FACT else None
 
-    def learn(self, user: str, persona: str, turn: Memory) -> list[FactChange]:
-        if turn.role != "user" or turn.kind != "turn":
-            return []
-        judge = self.model.judge(self.store.embedder) if self.model else None
-        return [self.apply(user, persona, c, turn) for c in extract(turn.text, judge)]
+    join_loose = False  # each sentence is matched on its own, in order
 
 
 def dedup(
