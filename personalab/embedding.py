@@ -7,6 +7,7 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
+from personalab import onnx_embed
 from personalab.errors import PersonaLabError
 
 BUNDLED_NAME = "all-MiniLM-L6-v2 (bundled)"
@@ -28,23 +29,21 @@ def bundled_model_path() -> Path:
 class Embedder:
     """Turns texts into unit-length vectors; load once and share (calls are serialized)."""
 
-    def __init__(self, model: str = "", device: str = "cpu"):
+    def __init__(self, model: str = "", device: str = "cpu", runtime: str = "auto"):
         # Never reach for a hub: models come from disk (the bundled package or a path given).
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-        from sentence_transformers import SentenceTransformer
-
         self.name = model or BUNDLED_NAME
         source = model or str(bundled_model_path())
-        try:
-            self._model = SentenceTransformer(source, device=device)
-        except Exception as exc:  # sentence-transformers raises many kinds for a bad model
-            raise PersonaLabError(
-                f"cannot load embedding model {source!r}: {exc}. Give a local "
-                "sentence-transformers folder, or leave PERSONALAB_EMBEDDER empty (bundled model)"
-            ) from exc
-        self.dimension = self._model.get_embedding_dimension()
+        # onnxruntime when the model's layout allows it (same vectors, faster, no torch import);
+        # runtime="torch" keeps sentence-transformers
+        fast = runtime == "auto" and device == "cpu"
+        self._fast = onnx_embed.load(source) if fast else None
+        self._model = None if self._fast else _sentence_transformer(source, device)
+        self.dimension = (
+            self._fast.dimension if self._fast else self._model.get_embedding_dimension()
+        )
         self._lock = threading.Lock()
         self._recent: OrderedDict[str, list[float]] = OrderedDict()
 
@@ -54,9 +53,7 @@ class Embedder:
         with self._lock:
             missing = list(dict.fromkeys(t for t in texts if t not in self._recent))
             if missing:
-                vectors = self._model.encode(
-                    missing, batch_size=64, normalize_embeddings=True, convert_to_numpy=True
-                ).tolist()
+                vectors = self._encode(missing).tolist()
                 self._recent.update(zip(missing, vectors, strict=True))
             found = [self._recent[t] for t in texts]
             while len(self._recent) > RECENT_TEXTS:
@@ -65,3 +62,27 @@ class Embedder:
 
     def embed_one(self, text: str) -> list[float]:
         return self.embed([text])[0]
+
+    @property
+    def runtime(self) -> str:
+        """What computes the vectors: "onnxruntime" or "torch"."""
+        return "onnxruntime" if self._fast else "torch"
+
+    def _encode(self, texts: list[str]):
+        if self._fast:
+            return self._fast.encode(texts)
+        return self._model.encode(
+            texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True
+        )
+
+
+def _sentence_transformer(source: str, device: str):
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        return SentenceTransformer(source, device=device)
+    except Exception as exc:  # sentence-transformers raises many kinds for a bad model
+        raise PersonaLabError(
+            f"cannot load embedding model {source!r}: {exc}. Give a local "
+            "sentence-transformers folder, or leave PERSONALAB_EMBEDDER empty (bundled model)"
+        ) from exc

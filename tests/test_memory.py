@@ -1,6 +1,7 @@
 """MemoryStore on real Chroma with the real embedder: scoping, search, delete, export, faults."""
 
 import json
+from contextlib import closing
 
 import pytest
 
@@ -82,10 +83,19 @@ def test_memories_survive_reopening_the_folder(tmp_path, embedder):
         "s.remember('ana', 'coach', [NewMemory('I am allergic to peanuts', 'user', 's')])"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
+    import sqlite3
+
+    with closing(sqlite3.connect(folder / "chroma.sqlite3")) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)  # one fsync a write
+        db.execute("PRAGMA journal_mode=DELETE")  # as a folder from an older version is
     store = MemoryStore(open_client(folder), embedder)
     assert nearest(store, "ana", "coach", "peanut allergy", 1)[0][0].text == (
         "I am allergic to peanuts"
     )
+    say(store, "ana", "coach", "I moved to Lisbon")
+    with closing(sqlite3.connect(folder / "chroma.sqlite3")) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert len(store.list("ana", "coach")) == 2
 
 
 def test_the_keyword_index_survives_a_restart_and_a_delete(tmp_path, embedder):

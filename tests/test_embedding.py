@@ -1,0 +1,85 @@
+"""The embedder: onnxruntime gives sentence-transformers' vectors, faster, without torch."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+from personalab import Embedder
+from personalab.embedding import bundled_model_path
+
+TEXTS = [
+    "I have coeliac disease, so anything with wheat makes me ill.",
+    "Which pasta dish should I cook for my friends on Friday?",
+    "ok",
+    "ünïcødé ✓ 東京 🙂",
+    "a long turn " * 300,  # past the model's 256 tokens: cut where sentence-transformers cuts
+]
+
+
+def test_the_fast_embedder_gives_the_vectors_sentence_transformers_gives(tmp_path, monkeypatch):
+    monkeypatch.setenv("PERSONALAB_CACHE_DIR", str(tmp_path))
+    fast = Embedder()
+    assert fast.runtime == "onnxruntime"
+    assert list(tmp_path.glob("embedders/*.onnx"))  # exported once, kept for the next start
+    slow = Embedder(runtime="torch")
+    assert slow.runtime == "torch"
+    together = np.array(fast.embed(TEXTS))  # one padded batch
+    alone = np.array([fast.embed_one(t + " ") for t in TEXTS])
+    expected = np.array(slow.embed(TEXTS))
+    assert np.abs(together - expected).max() < 1e-5
+    assert np.abs(alone - np.array(slow.embed([t + " " for t in TEXTS]))).max() < 1e-5
+    assert fast.dimension == slow.dimension == 384
+
+
+def test_a_new_process_with_the_export_cached_never_imports_torch(embedder):
+    code = (
+        "import sys; from personalab import Embedder; e = Embedder(); "
+        "print(e.runtime, 'torch' in sys.modules, len(e.embed_one('hello')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["onnxruntime", "False", "384"]
+
+
+def test_a_damaged_cached_export_is_made_again(tmp_path, monkeypatch, embedder):
+    monkeypatch.setenv("PERSONALAB_CACHE_DIR", str(tmp_path))
+    Embedder()
+    (cached,) = tmp_path.glob("embedders/*.onnx")
+    cached.write_bytes(b"half a file")
+    again = Embedder()
+    assert again.runtime == "onnxruntime"
+    assert cached.stat().st_size > 1_000_000
+    assert np.allclose(again.embed_one(TEXTS[0]), embedder.embed_one(TEXTS[0]), atol=1e-5)
+
+
+def test_a_model_of_another_layout_stays_on_sentence_transformers(tmp_path, monkeypatch):
+    """CLS pooling is not what the fast path computes: that model keeps torch."""
+    monkeypatch.setenv("PERSONALAB_CACHE_DIR", str(tmp_path / "cache"))
+    source, folder = bundled_model_path(), tmp_path / "cls-model"
+    for path in source.rglob("*"):
+        if path.is_file():
+            (folder / path.relative_to(source)).parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(path, folder / path.relative_to(source))
+    pooling = folder / "1_Pooling" / "config.json"
+    config = json.loads(pooling.read_text()) | {
+        "pooling_mode_cls_token": True,
+        "pooling_mode_mean_tokens": False,
+    }
+    pooling.unlink()
+    pooling.write_text(json.dumps(config))
+    other = Embedder(str(folder))
+    assert other.runtime == "torch"
+    assert not (tmp_path / "cache").exists()
+    assert len(other.embed_one("hello")) == 384
+
+
+def test_an_unwritable_cache_still_embeds_fast_and_says_why(tmp_path, monkeypatch, capfd):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache folder would go")
+    monkeypatch.setenv("PERSONALAB_CACHE_DIR", str(blocked))
+    fast = Embedder()
+    assert fast.runtime == "onnxruntime"
+    assert "not caching the exported embedder" in capfd.readouterr().err
+    assert len(fast.embed_one("hello")) == 384
