@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import warnings
+from contextlib import suppress
 from pathlib import Path
 
 import numpy as np
@@ -121,7 +122,8 @@ def _cached_graph(folder: Path) -> Path | bytes:
         os.replace(tmp, target)  # two processes exporting at once both end well
         return target
     except OSError as exc:  # read-only or full: run from memory, export again next start
-        tmp.unlink(missing_ok=True)
+        with suppress(OSError):
+            tmp.unlink()
         print(f"personalab: not caching the exported embedder ({exc})", file=sys.stderr)
         return graph
 
