@@ -139,6 +139,9 @@ class OnnxEncoder:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = min(os.cpu_count() or 1, 4)
         options.log_severity_level = 3
+        # idle threads sleep instead of spinning: Chroma's write or query runs right after an
+        # embedding, on the same 2 cores (a write at 10k: about 2 ms less, measured)
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self._session = _session(graph, options)
         except Exception:
