@@ -72,20 +72,29 @@ class ScopeIndex:
 
     def neighbours(self, memory: Memory, include_assistant: bool) -> tuple[Memory | None, ...]:
         """The turns just before and after memory in its session (of the recallable roles)."""
+        return self.neighbours_of([memory], include_assistant)[memory.id]
+
+    def neighbours_of(
+        self, memories: list[Memory], include_assistant: bool
+    ) -> dict[str, tuple[Memory | None, Memory | None]]:
+        """neighbours() of each memory, by id, under one lock."""
+        records = self.records
+
+        def step(order: list, i: int, delta: int) -> Memory | None:
+            while 0 <= i < len(order):
+                found = records[order[i][1]]
+                if include_assistant or found.role != "assistant":
+                    return found
+                i += delta
+            return None
+
+        found = {}
         with self.lock:
-            order = self._sessions.get(memory.session, [])
-            at = bisect.bisect_left(order, (memory.created_at, memory.id))
-
-            def step(start: int, delta: int) -> Memory | None:
-                i = start
-                while 0 <= i < len(order):
-                    found = self.records[order[i][1]]
-                    if include_assistant or found.role != "assistant":
-                        return found
-                    i += delta
-                return None
-
-            return step(at - 1, -1), step(at + 1, 1)
+            for memory in memories:
+                order = self._sessions.get(memory.session, [])
+                at = bisect.bisect_left(order, (memory.created_at, memory.id))
+                found[memory.id] = (step(order, at - 1, -1), step(order, at + 1, 1))
+        return found
 
     def _add_fact(self, memory_id: str, vector: list[float] | None) -> None:
         if vector is None:

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 
 from personalab.backends import ChatMessage
 from personalab.errors import PersonaLabError
@@ -129,8 +130,13 @@ def persona_block(persona: Persona) -> tuple[str, list[tuple[str, str]]]:
 
 def facts_block(facts: list[ScoredMemory]) -> str:
     """Facts in the user's own words, JSON-quoted so their text can never read as instructions."""
-    lines = [f"- {json.dumps(f.memory.text, ensure_ascii=False)}" for f in facts]
+    lines = [f"- {_quoted(f.memory.text)}" for f in facts]
     return FACTS_HEADER + "\n" + "\n".join(lines)
+
+
+@lru_cache(maxsize=4096)
+def _quoted(text: str) -> str:  # the same facts are quoted every turn
+    return json.dumps(text, ensure_ascii=False)
 
 
 def memory_block(memories: list[ScoredMemory]) -> str:
@@ -138,7 +144,7 @@ def memory_block(memories: list[ScoredMemory]) -> str:
     lines = []
     for hit in sorted(memories, key=lambda h: h.memory.created_at):
         who = "the user" if hit.memory.role == "user" else "you"
-        text = json.dumps(hit.memory.text, ensure_ascii=False)
+        text = _quoted(hit.memory.text)
         lines.append(f"- {hit.memory.when:%Y-%m-%d}, {who} said: {text}")
     return EPISODES_HEADER + "\n" + "\n".join(lines)
 

@@ -7,6 +7,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -109,25 +110,32 @@ def fuse(
     score when that is not given. A turn next to a strong match (same session) gets part of
     that match's score, as evidence often sits one turn away.
     """
-    records = scope.records
+    records, include_assistant = scope.records, policy.include_assistant
 
-    def recallable(memory_id: str) -> bool:
-        memory = records.get(memory_id)
+    def recallable(memory: Memory | None) -> bool:
         return (
             memory is not None
             and memory.kind == "turn"
-            and (policy.include_assistant or memory.role != "assistant")
-            and memory_id not in exclude
+            and (include_assistant or memory.role != "assistant")
+            and memory.id not in exclude
         )
 
-    dense = [(i, s) for i, s in dense_hits if recallable(i)][: policy.candidates]
-    keyword = [(i, s) for i, s in keyword_hits if recallable(i)][: policy.candidates]
+    def take(hits: list[tuple[str, float]]) -> list[tuple[str, float]]:
+        found = []
+        for memory_id, score in hits:
+            if recallable(records.get(memory_id)):
+                found.append((memory_id, score))
+                if len(found) == policy.candidates:
+                    break
+        return found
+
+    dense, keyword = take(dense_hits), take(keyword_hits)
     parts: dict[str, dict[str, float]] = {}
     if dense:
         top, floor = dense[0][1], dense[-1][1]
         for memory_id, similarity in dense:
             scaled = (similarity - floor) / (top - floor) if top > floor else 1.0
-            parts.setdefault(memory_id, {}).update(similarity=similarity, dense=scaled)
+            parts[memory_id] = {"similarity": similarity, "dense": scaled}
     if keyword:
         top = max(keyword_best, keyword[0][1])
         for memory_id, score in keyword:
@@ -139,32 +147,29 @@ def fuse(
         match = w * p.get("dense", 0.0) + (1 - w) * p.get("keyword_scaled", 0.0)
         base[memory_id] = match + policy.recency_weight * p["recency"]
 
-    nearby: dict[str, tuple[Memory | None, Memory | None]] = {}
-
-    def around(memory: Memory) -> tuple[Memory | None, Memory | None]:
-        found = nearby.get(memory.id)
-        if found is None:
-            found = nearby[memory.id] = scope.neighbours(memory, policy.include_assistant)
-        return found
-
-    # A turn that only neighbours a match scores at most neighbour_weight x that match's base.
-    # Below the limit-th best base score it cannot make the cut, so turns that are nothing but
-    # neighbours are looked at only around strong matches: the same result, fewer lookups.
+    # No turn scores more than its base plus neighbour_weight x the best base. The limit-th
+    # best base is a floor of the limit-th best score, so a turn that cannot reach it is not
+    # looked at, and turns that are nothing but neighbours only around strong matches: the
+    # same result, fewer neighbour lookups (all made under one lock).
     ordered = sorted(base.values(), reverse=True)
     enough = ordered[limit - 1] if limit and len(ordered) >= limit else 0.0
+    share = policy.neighbour_weight
+    lift = share * (ordered[0] if ordered else 0.0)
+    pool = [records[i] for i, b in base.items() if b + lift >= enough]
+    strong = [m for m in pool if share * base[m.id] >= enough]
+    nearby = scope.neighbours_of(pool, include_assistant)
+    beside = [n for m in strong for n in nearby[m.id] if n is not None and n.id not in nearby]
+    nearby |= scope.neighbours_of(beside, include_assistant)
     scores: dict[str, float] = {}
-    for memory_id in list(base):
-        memory = records[memory_id]
-        strong = policy.neighbour_weight * base[memory_id] >= enough
-        for candidate in (memory, *(around(memory) if strong else ())):
-            if candidate is None or candidate.id in scores or not recallable(candidate.id):
+    for memory in pool:
+        looked = nearby[memory.id] if share * base[memory.id] >= enough else ()
+        for candidate in (memory, *looked):
+            if candidate is None or candidate.id in scores or not recallable(candidate):
                 continue
-            near = max(
-                (base.get(m.id, 0.0) for m in around(candidate) if m is not None), default=0.0
-            )
-            scores[candidate.id] = base.get(candidate.id, 0.0) + policy.neighbour_weight * near
+            near = max((base.get(m.id, 0.0) for m in nearby[candidate.id] if m), default=0.0)
+            scores[candidate.id] = base.get(candidate.id, 0.0) + share * near
     ranked = sorted(scores, key=lambda i: (-scores[i], -records[i].created_at))[:limit]
-    return [_scored(records[i], scores[i], base, parts, around(records[i])) for i in ranked]
+    return [_scored(records[i], scores[i], base, parts, nearby[i]) for i in ranked]
 
 
 def _scored(
@@ -194,19 +199,21 @@ def rank_facts(scope: ScopeIndex, vector: list[float]) -> list[ScoredMemory]:
     facts, vectors = scope.facts()
     if not facts:
         return []
-    sims = (vectors @ np.asarray(vector, dtype=np.float32)).tolist()
-    scored = [
-        ScoredMemory(f, score=s + CONSTRAINT_BOOST * is_constraint(f), similarity=s)
-        for f, s in zip(facts, sims, strict=True)
-    ]
-    return sorted(scored, key=lambda h: -h.score)
+    sims = (vectors @ np.asarray(vector, dtype=np.float32)).astype(np.float64)
+    scores = sims + CONSTRAINT_BOOST * np.fromiter(map(is_constraint, facts), np.float64)
+    order = np.argsort(-scores, kind="stable").tolist()
+    scores, sims = scores.tolist(), sims.tolist()
+    return [ScoredMemory(facts[i], score=scores[i], similarity=sims[i]) for i in order]
 
 
 def is_constraint(fact: Memory) -> bool:
     """A fact a reply could break: its category, or words that limit what suits the user."""
-    return fact.category in CONSTRAINT_CATEGORIES or bool(
-        LIMITING.search(fact.text.replace("’", "'"))
-    )
+    return fact.category in CONSTRAINT_CATEGORIES or _limiting(fact.text)
+
+
+@lru_cache(maxsize=4096)
+def _limiting(text: str) -> bool:  # every fact is ranked every turn: match each text once
+    return bool(LIMITING.search(text.replace("’", "'")))
 
 
 def within_budget(
