@@ -17,7 +17,7 @@ from personalab.guard import GuardLog, GuardPolicy, guarded
 from personalab.judge import Judge, Verdict
 from personalab.memory import MemoryStore
 from personalab.personas import Persona
-from personalab.prompts import Budget, ColumnKind, PromptPlan, build, count_tokens
+from personalab.prompts import Budget, ColumnKind, PromptPlan, build, count_tokens, counted_texts
 from personalab.records import Memory, NewMemory
 from personalab.retrieval import Recall, RecallPolicy, recall
 from personalab.settings import Settings
@@ -308,8 +308,10 @@ class Engine:
                     user, persona_id, turns, [p for t in said for p in pieces(t)]
                 )
                 changes = [c for t in stored for c in self.factbook.learn(user, persona_id, t)]
+            self._count_ahead(stored + [c.fact for c in changes if c.action != "removed"])
             return Saved(stored, changes)
         stored = self.store.remember(user, persona_id, turns)
+        self._count_ahead(stored)
         extractor = self.extractor
 
         def job() -> list[FactChange]:
@@ -318,6 +320,13 @@ class Engine:
 
         saved = Saved(stored, pending=_BACKGROUND.submit(job))
         return saved if background else saved.wait()
+
+    def _count_ahead(self, memories: list[Memory]) -> None:
+        """Size new memories in the model's tokens now (the counts are cached), so the next
+        reply's prompt does not wait on the tokenizer for the turns and facts just written."""
+        for memory in memories:
+            for text in counted_texts(memory):
+                self.budget.count(text)
 
     def _saver(self, user: str, persona: Persona, message: str, session: str):
         def save(reply: Reply) -> Saved:

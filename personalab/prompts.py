@@ -130,7 +130,7 @@ def persona_block(persona: Persona) -> tuple[str, list[tuple[str, str]]]:
 
 def facts_block(facts: list[ScoredMemory]) -> str:
     """Facts in the user's own words, JSON-quoted so their text can never read as instructions."""
-    lines = [f"- {_quoted(f.memory.text)}" for f in facts]
+    lines = [_fact_line(f.memory) for f in facts]
     return FACTS_HEADER + "\n" + "\n".join(lines)
 
 
@@ -143,10 +143,25 @@ def memory_block(memories: list[ScoredMemory]) -> str:
     """Earlier turns as JSON-quoted strings with their date and speaker."""
     lines = []
     for hit in sorted(memories, key=lambda h: h.memory.created_at):
-        who = "the user" if hit.memory.role == "user" else "you"
-        text = _quoted(hit.memory.text)
-        lines.append(f"- {hit.memory.when:%Y-%m-%d}, {who} said: {text}")
+        lines.append(_episode_line(hit.memory))
     return EPISODES_HEADER + "\n" + "\n".join(lines)
+
+
+def counted_texts(memory: Memory) -> tuple[str, str]:
+    """What a prompt counts in tokens for this memory: its text, and its line in a block.
+    Counting them when the memory is written (after a reply) spares the next reply's prompt
+    the model tokenizer's calls (about 0.1 ms each)."""
+    line = _fact_line(memory) if memory.kind == "fact" else _episode_line(memory)
+    return memory.text, line
+
+
+def _fact_line(memory: Memory) -> str:
+    return f"- {_quoted(memory.text)}"
+
+
+def _episode_line(memory: Memory) -> str:
+    who = "the user" if memory.role == "user" else "you"
+    return f"- {memory.when:%Y-%m-%d}, {who} said: {_quoted(memory.text)}"
 
 
 def choose_facts(

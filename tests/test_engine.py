@@ -142,3 +142,28 @@ def test_llm_fact_extraction_failing_keeps_the_turn_and_says_so(store, settings,
     saved = engine.remember("ana", persona.id, [NewMemory("I'm vegan.", "user", "s")])
     assert [m.text for m in store.list("ana", persona.id)] == ["I'm vegan."]
     assert "cannot reach" in saved.facts_error and saved.facts == []
+
+
+def test_a_new_turn_and_its_facts_are_sized_for_the_prompt_when_written(
+    engine, persona, offline_backend, monkeypatch
+):
+    """The model's tokenizer sizes what was just written while the user reads the reply, so
+    the next prompt asks it only about the new message."""
+    from personalab import NewMemory
+    from personalab.prompts import EPISODES_HEADER, FACTS_HEADER
+    from personalab.retrieval import Recall
+
+    engine.plan(ColumnKind.PERSONALIZED, "Hello", persona, Recall([], [], []))  # the profile
+    said = "I'm allergic to sesame. Which bakery near the office should I try?"
+    engine.remember("ana", persona.id, [NewMemory(said, "user", "s1")])
+    engine.remember("ana", persona.id, [NewMemory("Try Kruste on Main Street.", "assistant", "s1")])
+    asked: list[str] = []
+    tokenize = offline_backend._tokenize
+    monkeypatch.setattr(offline_backend, "_tokenize", lambda t: asked.append(t) or tokenize(t))
+    message = "And for a birthday cake?"
+    recalled = engine.recall("ana", persona, message, "s1")
+    plan = engine.plan(ColumnKind.PERSONALIZED, message, persona, recalled)
+    assert any("sesame" in f.memory.text for f in plan.facts)
+    assert [t.text for t in plan.history] == [said, "Try Kruste on Main Street."]
+    headers = (FACTS_HEADER, EPISODES_HEADER)  # the same in every prompt: counted once
+    assert asked and all(message in t or t in headers for t in asked)

@@ -213,15 +213,18 @@ print(json.dumps({"start_s": t1 - t0, "first_recall_s": time.perf_counter() - t1
 """
 
 
-def first_turn(folder: Path, persona_id: str) -> dict:
+def first_turn(folder: Path, persona_id: str, cache: Path | None = None) -> dict:
     """A new process on a filled store, as after a restart, timed inside it: imports, store
     and embedder opened (start_s), then the first recall, which loads the scope and is the
-    embedder's first inference (first_recall_s)."""
+    embedder's first inference (first_recall_s). With an empty `cache` folder, as on a
+    machine's first start: the embedder is exported for onnxruntime inside start_s."""
     folder_lock.release(folder)  # hand the folder over, as the old process would by exiting
+    env = os.environ | ({"PERSONALAB_CACHE_DIR": str(cache)} if cache else {})
     done = subprocess.run(
         [sys.executable, "-c", _FIRST_TURN, str(folder), persona_id],
         capture_output=True,
         text=True,
         check=True,
+        env=env,
     )
     return json.loads(done.stdout.strip().splitlines()[-1])

@@ -181,6 +181,15 @@ def _latency(path: Path, results) -> list[str]:
             f"{pair(r['write'])} | {pair(r['write_cold'])} | "
             f"{pair(r['write_facts']) if 'write_facts' in r else 'not measured'} | {_first(r)} |"
         )
+    first = next(iter(results.values()), {})
+    runtime = first.get("embedder_runtime", "torch")
+    body += ["", f"MiniLM runs on {runtime} here, in the floor as in the recall."]
+    if "first_turn_export" in first:
+        body.append(
+            f"A machine's first start exports the embedder for onnxruntime once: "
+            f"{_first({'first_turn': first['first_turn_export']})} to the first recall at "
+            f"{int(next(iter(results))):,} memories, against {_first(first)} once it is cached."
+        )
     body += ["", "mem0 (paper, LoCoMo): memory search p50 148 ms, p95 200 ms."]
     return body
 
