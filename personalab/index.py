@@ -65,10 +65,11 @@ class ScopeIndex:
         with self.lock:
             return [self.records[i] for i in self._fact_ids], self._fact_vectors
 
-    def session_turns(self, session: str) -> list[Memory]:
-        """Every turn of a session, oldest first."""
+    def session_turns(self, session: str, last: int | None = None) -> list[Memory]:
+        """Every turn of a session (or its `last` few), oldest first."""
         with self.lock:
-            return [self.records[i] for _, i in self._sessions.get(session, [])]
+            order = self._sessions.get(session, [])
+            return [self.records[i] for _, i in (order[-last:] if last else order)]
 
     def neighbours(self, memory: Memory, include_assistant: bool) -> tuple[Memory | None, ...]:
         """The turns just before and after memory in its session (of the recallable roles)."""

@@ -7,6 +7,7 @@ import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Iterable
+from functools import lru_cache
 
 import tantivy
 
@@ -52,10 +53,11 @@ _shared = _analyzer()
 _shared_lock = threading.Lock()
 
 
-def terms(text: str) -> list[str]:
+@lru_cache(maxsize=256)  # a message is analyzed for its search and again for its best score
+def terms(text: str) -> tuple[str, ...]:
     """The analyzed terms of text: stop words dropped, words stemmed, duplicates removed."""
     with _shared_lock:
-        return list(dict.fromkeys(_shared.analyze(text)))
+        return tuple(dict.fromkeys(_shared.analyze(text)))
 
 
 def _schema() -> tantivy.Schema:

@@ -77,7 +77,7 @@ def recall(
     vector = store.embedder.embed_one(message)
     marks.append(time.perf_counter())
     scope = store.scope(user, persona)
-    recent = scope.session_turns(session)[-recent_turns:] if recent_turns > 0 else []
+    recent = scope.session_turns(session, last=recent_turns) if recent_turns > 0 else []
     dense_hits = store.dense(user, persona, vector, policy.candidates * 2)
     marks.append(time.perf_counter())
     keyword_hits = scope.keyword.search(message, policy.candidates, policy.include_assistant)
