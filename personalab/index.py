@@ -26,6 +26,9 @@ class ScopeIndex:
         self._sessions: dict[str, list[tuple[float, str]]] = {}
         self.keyword = KeywordIndex()
         self._fact_ids: list[str] = []
+        # the turns recall may return: all of them, and the user's alone (the default)
+        self.turn_ids: set[str] = set()
+        self.user_turn_ids: set[str] = set()
         self._fact_vectors = np.zeros((0, dimension), dtype=np.float32)
         self.dimension = dimension
 
@@ -45,6 +48,9 @@ class ScopeIndex:
                 if memory.kind == "fact":
                     self._add_fact(memory.id, vector)
                 else:
+                    self.turn_ids.add(memory.id)
+                    if memory.role != "assistant":
+                        self.user_turn_ids.add(memory.id)
                     bisect.insort(
                         self._sessions.setdefault(memory.session, []),
                         (memory.created_at, memory.id),
@@ -111,6 +117,8 @@ class ScopeIndex:
             del self._fact_ids[at]
             self._fact_vectors = np.delete(self._fact_vectors, at, axis=0)
             return
+        self.turn_ids.discard(memory_id)
+        self.user_turn_ids.discard(memory_id)
         order = self._sessions.get(memory.session, [])
         at = bisect.bisect_left(order, (memory.created_at, memory_id))
         if at < len(order) and order[at][1] == memory_id:

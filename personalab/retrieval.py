@@ -111,23 +111,14 @@ def fuse(
     that match's score, as evidence often sits one turn away.
     """
     records, include_assistant = scope.records, policy.include_assistant
+    allowed = scope.turn_ids if include_assistant else scope.user_turn_ids
 
     def recallable(memory: Memory | None) -> bool:
-        return (
-            memory is not None
-            and memory.kind == "turn"
-            and (include_assistant or memory.role != "assistant")
-            and memory.id not in exclude
-        )
+        return memory is not None and memory.id in allowed and memory.id not in exclude
 
     def take(hits: list[tuple[str, float]]) -> list[tuple[str, float]]:
-        found = []
-        for memory_id, score in hits:
-            if recallable(records.get(memory_id)):
-                found.append((memory_id, score))
-                if len(found) == policy.candidates:
-                    break
-        return found
+        found = [(i, s) for i, s in hits if i in allowed and i not in exclude]
+        return found[: policy.candidates]
 
     dense, keyword = take(dense_hits), take(keyword_hits)
     parts: dict[str, dict[str, float]] = {}
