@@ -185,6 +185,7 @@ def _latency(path: Path, results) -> list[str]:
     runtime = first.get("embedder_runtime", "torch")
     body += ["", f"MiniLM runs on {runtime} here, in the floor as in the recall."]
     if "first_turn_export" in first:
+        body.append("")
         body.append(
             f"A machine's first start exports the embedder for onnxruntime once: "
             f"{_first({'first_turn': first['first_turn_export']})} to the first recall at "
