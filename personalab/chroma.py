@@ -48,7 +48,7 @@ def _write_ahead_log(database: Path) -> None:
     mode alone). A commit then makes one fsync, not four with a journal file made and
     removed: about 2 ms of every write at 10k memories (measured), with the same durability."""
     try:
-        with closing(sqlite3.connect(database, timeout=5)) as db:
+        with closing(sqlite3.connect(database, timeout=1)) as db:
             db.execute("PRAGMA journal_mode=WAL")
     except sqlite3.Error:
         pass  # a damaged or foreign file: Chroma's own open says what is wrong with it

@@ -38,6 +38,8 @@ class Embedder:
         source = model or str(bundled_model_path())
         # onnxruntime when the model's layout allows it (same vectors, faster, no torch import);
         # runtime="torch" keeps sentence-transformers
+        if runtime not in ("auto", "torch"):
+            raise PersonaLabError(f"embedder runtime must be 'auto' or 'torch', not {runtime!r}")
         fast = runtime == "auto" and device == "cpu"
         self._fast = onnx_embed.load(source) if fast else None
         self._model = None if self._fast else _sentence_transformer(source, device)

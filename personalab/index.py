@@ -75,7 +75,9 @@ class ScopeIndex:
         """Every turn of a session (or its `last` few), oldest first."""
         with self.lock:
             order = self._sessions.get(session, [])
-            return [self.records[i] for _, i in (order[-last:] if last else order)]
+            if last is not None:
+                order = order[max(0, len(order) - last) :]
+            return [self.records[i] for _, i in order]
 
     def neighbours(self, memory: Memory, include_assistant: bool) -> tuple[Memory | None, ...]:
         """The turns just before and after memory in its session (of the recallable roles)."""

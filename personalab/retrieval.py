@@ -83,9 +83,10 @@ def recall(
     keyword_hits = scope.keyword.search(message, policy.candidates, policy.include_assistant)
     best = scope.keyword.best_possible(message) if keyword_hits else 0.0
     marks.append(time.perf_counter())
-    exclude = {m.id for m in recent}
-    episodes = fuse(scope, dense_hits, keyword_hits, policy, exclude, now, best, policy.episodes)
-    facts = rank_facts(scope, vector)
+    exclude, limit = {m.id for m in recent}, policy.episodes
+    with scope.lock:  # a delete meanwhile would leave ids the candidates name without records
+        episodes = fuse(scope, dense_hits, keyword_hits, policy, exclude, now, best, limit)
+        facts = rank_facts(scope, vector)
     marks.append(time.perf_counter())
     names = ["embed", "dense", "keyword", "fuse"]
     timings = {n: (b - a) * 1000 for n, a, b in zip(names, marks, marks[1:], strict=False)}
@@ -138,7 +139,8 @@ def fuse(
         match = w * p.get("dense", 0.0) + (1 - w) * p.get("keyword_scaled", 0.0)
         base[memory_id] = match + policy.recency_weight * p["recency"]
 
-    # No turn scores more than its base plus neighbour_weight x the best base. The limit-th
+    # Every base is >= 0 (weights within 0..1), so no turn scores less than its base or more
+    # than its base plus neighbour_weight x the best base. The limit-th
     # best base is a floor of the limit-th best score, so a turn that cannot reach it is not
     # looked at, and turns that are nothing but neighbours only around strong matches: the
     # same result, fewer neighbour lookups (all made under one lock).

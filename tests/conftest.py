@@ -31,12 +31,23 @@ def run_cli(*args: str, stdin: str | None = None, env: dict | None = None):
     )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def export_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One folder for the embedder's onnxruntime export, shared by the whole run (and by the
+    processes tests start), never the user's own cache."""
+    folder = tmp_path_factory.mktemp("export-cache")
+    os.environ["PERSONALAB_CACHE_DIR"] = str(folder)
+    return folder
+
+
 @pytest.fixture(autouse=True)
-def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Each test gets its own memory and persona folders, and no PERSONALAB_/OPENAI_ variables."""
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, export_cache: Path) -> Path:
+    """Each test gets its own memory and persona folders, and no PERSONALAB_/OPENAI_ variables
+    but the run's export cache."""
     for key in list(os.environ):
         if key.startswith(("PERSONALAB_", "OPENAI_")):
             monkeypatch.delenv(key)
+    monkeypatch.setenv("PERSONALAB_CACHE_DIR", str(export_cache))
     personas = tmp_path / "personas"
     shutil.copytree(LIBRARY, personas)
     monkeypatch.setenv("PERSONALAB_MEMORY_DIR", str(tmp_path / "memory"))
@@ -54,7 +65,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture(scope="session")
-def embedder():
+def embedder(export_cache):
     from personalab import Embedder
 
     return Embedder()

@@ -83,3 +83,33 @@ def test_an_unwritable_cache_still_embeds_fast_and_says_why(tmp_path, monkeypatc
     assert fast.runtime == "onnxruntime"
     assert "not caching the exported embedder" in capfd.readouterr().err
     assert len(fast.embed_one("hello")) == 384
+
+
+def test_a_model_without_token_types_runs_on_onnxruntime_too(tmp_path, monkeypatch):
+    """DistilBERT (as MPNet) takes no token types: its export has no such input, and it gives
+    sentence-transformers' vectors. A small random one is built here, offline."""
+    import shutil
+
+    import torch
+    from transformers import DistilBertConfig, DistilBertModel
+
+    monkeypatch.setenv("PERSONALAB_CACHE_DIR", str(tmp_path / "cache"))
+    torch.manual_seed(0)
+    folder = tmp_path / "tiny-distilbert"
+    config = DistilBertConfig(dim=32, hidden_dim=64, n_layers=2, n_heads=2)
+    DistilBertModel(config).save_pretrained(folder)
+    for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
+        shutil.copy(bundled_model_path() / name, folder / name)
+    kinds = ("Transformer", ""), ("Pooling", "1_Pooling")
+    modules = [
+        {"idx": i, "name": str(i), "path": path, "type": f"sentence_transformers.models.{kind}"}
+        for i, (kind, path) in enumerate(kinds)
+    ]
+    (folder / "modules.json").write_text(json.dumps(modules))
+    (folder / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": 64}))
+    (folder / "1_Pooling").mkdir()
+    pooling = {"word_embedding_dimension": 32, "pooling_mode_mean_tokens": True}
+    (folder / "1_Pooling" / "config.json").write_text(json.dumps(pooling))
+    fast, slow = Embedder(str(folder)), Embedder(str(folder), runtime="torch")
+    assert fast.runtime == "onnxruntime" and fast.dimension == 32
+    assert np.abs(np.array(fast.embed(TEXTS)) - np.array(slow.embed(TEXTS))).max() < 1e-5

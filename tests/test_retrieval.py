@@ -63,6 +63,31 @@ def test_fused_ranking_beats_each_single_ranking(store):
     assert scores["fused"] > max(scores["dense"], scores["bm25"]), scores
 
 
+def test_the_top_few_are_the_head_of_the_whole_ranking(store):
+    """Fusion asked for its best few (the chat's path, which skips turns that cannot reach
+    them) gives exactly the head of the full ranking, scores included."""
+    data = yaml.safe_load((FIXTURES / "conversation.yaml").read_text())
+    store.remember(
+        "ana",
+        "p",
+        [
+            NewMemory(text, "user" if who == data["turns"][0][1] else "assistant", f"s{s}")
+            for s, who, text in data["turns"]
+        ],
+    )
+    scope, now = store.scope("ana", "p"), time.time()
+    for question, _ in data["questions"]:
+        dense = store.dense("ana", "p", store.embedder.embed_one(question), 200)
+        keyword = scope.keyword.search(question, 100, True)
+        for policy in (RecallPolicy(), RecallPolicy(include_assistant=True)):
+            whole = fuse(scope, dense, keyword, policy, set(), now, 5.0)
+            for k in (1, 4, 10):
+                top = fuse(scope, dense, keyword, policy, set(), now, 5.0, limit=k)
+                assert [(h.memory.id, h.score) for h in top] == [
+                    (h.memory.id, h.score) for h in whole[:k]
+                ]
+
+
 def test_a_turn_next_to_a_strong_match_gains_from_it(store):
     """The answer that follows a matching question in the same session is lifted."""
     turns = ["Where should we go for our anniversary dinner?", "Let's book Okra, in Peckham."]
