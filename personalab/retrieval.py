@@ -140,10 +140,10 @@ def fuse(
         base[memory_id] = match + policy.recency_weight * p["recency"]
 
     # Every base is >= 0 (weights within 0..1), so no turn scores less than its base or more
-    # than its base plus neighbour_weight x the best base. The limit-th
-    # best base is a floor of the limit-th best score, so a turn that cannot reach it is not
-    # looked at, and turns that are nothing but neighbours only around strong matches: the
-    # same result, fewer neighbour lookups (all made under one lock).
+    # than its base plus neighbour_weight x the best base. The limit-th best base is thus a
+    # floor of the limit-th best score: a turn that cannot reach it is not looked at, and
+    # turns that are nothing but neighbours only around strong matches. The same result,
+    # fewer neighbour lookups (all made under one lock).
     ordered = sorted(base.values(), reverse=True)
     enough = ordered[limit - 1] if limit and len(ordered) >= limit else 0.0
     share = policy.neighbour_weight
