@@ -165,7 +165,7 @@ def _tidy(target: Path) -> None:
 class OnnxEncoder:
     """Normalized mean-pooled vectors of texts, as sentence-transformers computes them."""
 
-    def __init__(self, folder: Path, max_tokens: int) -> None:
+    def __init__(self, folder: Path, max_tokens: int, target: Path) -> None:
         from tokenizers import Tokenizer
 
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
@@ -173,7 +173,6 @@ class OnnxEncoder:
         padding = self._tokenizer.padding or {}
         pad = {k: padding[k] for k in ("pad_id", "pad_type_id", "pad_token") if k in padding}
         self._tokenizer.enable_padding(**pad)  # to the longest text of the batch
-        target = _cache_file(folder)
         try:
             self._start(_cached_graph(target, folder))
         except Exception:
@@ -187,7 +186,7 @@ class OnnxEncoder:
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = min(_cores(), 4)
+        options.intra_op_num_threads = min(os.cpu_count() or 1, 4)  # as the model's threads
         options.log_severity_level = 3
         # idle threads sleep instead of spinning: Chroma's write or query runs right after an
         # embedding, on the same 2 cores (a write at 10k: about 2 ms less, measured)
@@ -220,13 +219,6 @@ class OnnxEncoder:
         return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
 
 
-def _cores() -> int:
-    """The cores this process may use (its affinity where the system tells it)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
-
-
 def load(source: str) -> OnnxEncoder | None:
     """An encoder for a local model folder of the plain layout; None for any other model, or
     when the export fails (the caller keeps sentence-transformers; the reason goes to stderr
@@ -235,11 +227,12 @@ def load(source: str) -> OnnxEncoder | None:
     max_tokens = plain_layout(folder) if folder.is_dir() else None
     if max_tokens is None:
         return None
-    failed = _cache_file(folder).with_suffix(".failed")
+    target = _cache_file(folder)  # stats every file of the folder: once per start
+    failed = target.with_suffix(".failed")
     if failed.is_file():
         return None
     try:
-        return OnnxEncoder(folder, max_tokens)
+        return OnnxEncoder(folder, max_tokens, target)
     except Exception as exc:  # onnx missing, an op the exporter lacks, a graph that fails
         print(f"personalab: embedding with torch ({type(exc).__name__}: {exc})", file=sys.stderr)
         with suppress(OSError):
