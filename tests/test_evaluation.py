@@ -146,12 +146,17 @@ def test_bench_facts_prints_json_with_each_figure_beside_its_peer(isolated_env):
 
 def test_bench_latency_prints_each_write_beside_the_recall_and_its_floor(isolated_env):
     """`bench latency --json`: recall and floor, the three kinds of write (a turn stating
-    facts among them) and a new process's first recall, on stdout alone; the report shows them."""
+    facts among them), a new process's first recall and a machine's first start, on stdout
+    alone; the report shows them."""
     out = run_cli("bench", "latency", "--sizes", "300", "--queries", "4", "--json")
     assert out.returncode == 0, out.stderr
     (row,) = json.loads(out.stdout)["latency"].values()
     for figure in ("recall", "floor", "write", "write_cold", "write_facts"):
         assert row[figure]["p50_ms"] > 0, figure
     assert row["first_turn"]["first_recall_s"] > 0
+    # a machine's first start: the embedder exported anew, and still run on onnxruntime
+    assert row["first_turn_export"]["runtime"] == row["embedder_runtime"] == "onnxruntime"
+    assert row["first_turn_export"]["start_s"] > row["first_turn"]["start_s"]
     report = write_report(Path("bench-results"), Path("eval-results"), Path("docs/benchmarks.md"))
     assert "| 300 |" in report.read_text() and "not measured" not in report.read_text()
+    assert "A machine's first start exports the embedder" in report.read_text()

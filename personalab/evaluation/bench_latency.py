@@ -149,6 +149,7 @@ def print_latency(results: dict) -> None:
         print(
             f"  a machine's first start (embedder exported for onnxruntime): "
             f"{first['start_s'] + first['first_recall_s']:.2f} s to the first recall"
+            f"{' (OS file cache emptied first)' if first.get('file_cache_dropped') else ''}"
         )
     print(
         "  recall+prompt: embed + facts + Chroma query + BM25 + fusion + prompt build; "

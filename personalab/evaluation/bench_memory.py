@@ -219,9 +219,11 @@ def first_turn(folder: Path, persona_id: str, cache: Path | None = None) -> dict
     """A new process on a filled store, as after a restart, timed inside it: imports, store
     and embedder opened (start_s), then the first recall, which loads the scope and is the
     embedder's first inference (first_recall_s). With an empty `cache` folder, as on a
-    machine's first start: the embedder is exported for onnxruntime inside start_s."""
+    machine's first start: the embedder is exported for onnxruntime inside start_s, with the
+    OS file cache emptied first where this process may (file_cache_dropped says)."""
     folder_lock.release(folder)  # hand the folder over, as the old process would by exiting
     env = os.environ | ({"PERSONALAB_CACHE_DIR": str(cache)} if cache else {})
+    dropped = cache is not None and _drop_file_cache()
     done = subprocess.run(
         [sys.executable, "-c", _FIRST_TURN, str(folder), persona_id],
         capture_output=True,
@@ -229,4 +231,17 @@ def first_turn(folder: Path, persona_id: str, cache: Path | None = None) -> dict
         check=True,
         env=env,
     )
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1]) | {"file_cache_dropped": dropped}
+
+
+def _drop_file_cache() -> bool:
+    """Empty the OS file cache, as on a machine's first start (Linux, as root); whether it did."""
+    drop = Path("/proc/sys/vm/drop_caches")
+    if not os.access(drop, os.W_OK):
+        return False
+    os.sync()
+    try:
+        drop.write_text("3\n")
+    except OSError:
+        return False
+    return True

@@ -190,7 +190,12 @@ def _latency(path: Path, results) -> list[str]:
         body.append(
             f"A machine's first start exports the embedder for onnxruntime once: "
             f"{_first({'first_turn': first['first_turn_export']})} to the first recall at "
-            f"{int(next(iter(results))):,} memories, against {_first(first)} once it is cached."
+            f"{int(next(iter(results))):,} memories, against {_first(first)} once it is cached"
+            + (
+                " (the OS file cache emptied first)."
+                if export.get("file_cache_dropped")
+                else " (files this machine read before were still in the OS file cache)."
+            )
         )
     body += ["", "mem0 (paper, LoCoMo): memory search p50 148 ms, p95 200 ms."]
     return body
