@@ -24,10 +24,11 @@ except MemoryStoreError as exc:
     st.stop()
 
 facts = [m for m in memories if m.kind == "fact"]
-counts = st.columns(3)
+counts = st.columns(4)
 counts[0].metric("Facts about the user", len(facts))
 counts[1].metric("Conversation turns", len(memories) - len(facts))
 counts[2].metric("Private", sum(m.private for m in memories))
+counts[3].metric("Pinned facts", sum(m.pinned for m in facts))
 
 browse, test, move, danger = st.tabs(
     ["Browse and edit", "Test recall", "Export / import", "Forget"]

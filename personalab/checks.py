@@ -25,6 +25,7 @@ class Check:
     max_sentences: int = 0
     language: str = ""  # ISO 639-1 code the reply must be written in
     source: str = "persona"  # persona | fact
+    private: bool = False  # from a private fact: its words never go to a model off this machine
 
     def to_json(self) -> dict:
         data = {"constraint": self.constraint, "source": self.source}
@@ -175,4 +176,5 @@ def checks_for_fact(fact: Memory) -> list[Check]:
         forbid = ["driving"]
     elif slot == "fear" and topic.startswith("fli"):
         forbid = ["flying"]
-    return [Check(fact.text, forbid=tuple(forbid), source="fact")] if forbid else []
+    check = Check(fact.text, forbid=tuple(forbid), source="fact", private=fact.private)
+    return [check] if forbid else []

@@ -45,13 +45,16 @@ def add_commands(sub: argparse._SubParsersAction, scope) -> None:
     search.add_argument("--json", action="store_true", help="print JSON")
     search.set_defaults(run=_search)
 
-    edit = msub.add_parser("edit", help="change a memory's words (history kept) or privacy")
+    edit = msub.add_parser("edit", help="change a memory's words (history kept), privacy or pin")
     scope(edit)
     edit.add_argument("id", help="memory id (or a unique prefix)")
     edit.add_argument("text", nargs="?", help="the new words")
     privacy = edit.add_mutually_exclusive_group()
     privacy.add_argument("--private", action="store_true", help="keep it from remote models")
     privacy.add_argument("--shared", action="store_true", help="let remote models see it")
+    pin = edit.add_mutually_exclusive_group()
+    pin.add_argument("--pin", action="store_true", help="a fact: kept first in a full prompt")
+    pin.add_argument("--unpin", action="store_true", help="a fact: by relevance again")
     edit.add_argument("--json", action="store_true", help="print the memory as JSON")
     edit.set_defaults(run=_edit)
 
@@ -246,20 +249,25 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps([h.to_json() for h in hits], ensure_ascii=False, indent=2))
         return 0
     for h in hits:
-        print(f"{h.score:5.2f} {h.memory.kind:4} {h.memory.id[:8]} {h.memory.text}")
+        kind = "pin" if h.memory.pinned else h.memory.kind
+        print(f"{h.score:5.2f} {kind:4} {h.memory.id[:8]} {h.memory.text}")
     return 0
 
 
 def _edit(args: argparse.Namespace, settings: Settings) -> int:
     store, persona = open_store(settings), open_persona(settings, args.persona)
     memory = _one(store, args.user, persona.id, args.id)
-    if args.text is None and not (args.private or args.shared):
-        raise PersonaLabError("give the new words, or --private / --shared")
+    if args.text is None and not (args.private or args.shared or args.pin or args.unpin):
+        raise PersonaLabError("give the new words, or --private / --shared, or --pin / --unpin")
+    if (args.pin or args.unpin) and memory.kind != "fact":
+        raise PersonaLabError("only a fact can be pinned; this memory is a turn")
     if args.text is not None:
         memory = store.edit(args.user, persona.id, memory.id, args.text)
     if args.private or args.shared:
         store.set_private(args.user, persona.id, [memory.id], args.private)
-        memory = store.get(args.user, persona.id, memory.id)
+    if args.pin or args.unpin:
+        store.set_pinned(args.user, persona.id, [memory.id], args.pin)
+    memory = store.get(args.user, persona.id, memory.id)
     if args.json:
         print(json.dumps(memory.to_json(), ensure_ascii=False, indent=2))
     print(f"saved {memory.id[:8]}: {memory.text}", file=sys.stderr)

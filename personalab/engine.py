@@ -93,6 +93,8 @@ class Reply:
         self.options = options
         self.on_complete = on_complete
         self.checks = checks or []
+        # a retry repeats the broken rules to the model: private ones only to a local model
+        self.guard_checks = [c for c in self.checks if backend.is_local or not c.private]
         self.guard = guard
         self.judge = judge
         self.verdict: Verdict | None = None
@@ -116,7 +118,7 @@ class Reply:
                 self.backend,
                 self.plan.messages,
                 self.options,
-                self.checks,
+                self.guard_checks,
                 self.guard,
                 self.guard_log,
             )
@@ -138,13 +140,18 @@ class Reply:
             except MemoryStoreError as exc:
                 self.memory_error = str(exc)
         if self.judge is not None:
-            facts = [c.constraint for c in self.checks] + [f.memory.text for f in self.plan.facts]
             try:
-                self.verdict = self.judge.rate(
-                    list(dict.fromkeys(facts)), self.plan.question, self.text
-                )
+                self.verdict = self.judge.rate(self.judge_facts(), self.plan.question, self.text)
             except PersonaLabError as exc:
                 self.judge_error = str(exc)
+
+    def judge_facts(self) -> list[str]:
+        """What the judge is told about the user: the checked rules and the prompt's facts,
+        private ones only when the judge runs on this machine."""
+        local = self.judge is None or self.judge.backend.is_local
+        facts = [c.constraint for c in self.checks if local or not c.private]
+        facts += [f.memory.text for f in self.plan.facts if local or not f.memory.private]
+        return list(dict.fromkeys(facts))
 
     def read(self) -> str:
         """Consume the whole stream and return the text."""

@@ -120,21 +120,26 @@ class FactBook:
         A restatement keeps the fact's vector as the mean of every way it was put, so the
         next paraphrase is recognized more easily; a change starts again from the new text.
         """
-        source = old.sources[-1] if old.sources else ""
-        revision = Revision(old.text, old.changed_at, source, action)
-        new = old.evolve(
-            text=text,
-            updated_at=turn.created_at if turn else time.time(),
-            sources=old.sources + ((turn.id,) if turn else ()),
-            history=old.history + (revision,),
-            category=candidate.category if candidate else old.category,
-            key=candidate.key if candidate else old.key,
-        )
         if action == "restated":
-            vector = self._mean(user, persona, old, vector or self.store.embedder.embed_one(text))
-        else:
-            vector = None  # embedded from the new text
-        return FactChange(action, self.store.replace(user, persona, new, vector), old.text)
+            vector = vector or self.store.embedder.embed_one(text)
+        with self.store.scope(user, persona).lock:  # the fact as it is now, not as first read
+            current = self.store.get(user, persona, old.id)
+            if current is None:  # deleted meanwhile (an LLM call takes seconds): stays deleted
+                return FactChange("removed", old, old.text)
+            old = current  # so a pin or privacy change made meanwhile is kept
+            source = old.sources[-1] if old.sources else ""
+            revision = Revision(old.text, old.changed_at, source, action)
+            new = old.evolve(
+                text=text,
+                updated_at=turn.created_at if turn else time.time(),
+                sources=old.sources + ((turn.id,) if turn else ()),
+                history=old.history + (revision,),
+                category=candidate.category if candidate else old.category,
+                key=candidate.key if candidate else old.key,
+            )
+            # a restatement keeps the mean of every wording; a change is embedded from its text
+            vector = self._mean(user, persona, old, vector) if action == "restated" else None
+            return FactChange(action, self.store.replace(user, persona, new, vector), old.text)
 
     def _mean(self, user: str, persona: str, old: Memory, vector: list[float]) -> list[float]:
         facts, vectors = self.store.scope(user, persona).facts()

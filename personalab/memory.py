@@ -198,12 +198,23 @@ class MemoryStore:
 
     def set_private(self, user: str, persona: str, ids: Iterable[str], private: bool) -> int:
         """Mark memories private (kept from models not on this machine) or not; returns count."""
+        return self._flag(user, persona, ids, private=private)
+
+    def set_pinned(self, user: str, persona: str, ids: Iterable[str], pinned: bool) -> int:
+        """Pin facts (kept ahead of relevance when not all fit the fact budget) or unpin them;
+        turns are left as they are. Returns how many facts changed."""
+        return self._flag(user, persona, ids, pinned=pinned)
+
+    def _flag(self, user: str, persona: str, ids: Iterable[str], **flag: bool) -> int:
         scope = self.scope(user, persona)
         collection = self._collection(user, persona, create=False)
-        changed = [m.evolve(private=private) for i in ids if (m := scope.records.get(i))]
-        if collection is None or not changed:
-            return 0
-        with scope.lock:
+        with scope.lock:  # read and written under one lock: a revise meanwhile is not undone
+            records = [m for i in ids if (m := scope.records.get(i))]
+            if "pinned" in flag:
+                records = [m for m in records if m.kind == "fact"]
+            changed = [m.evolve(**flag) for m in records]
+            if collection is None or not changed:
+                return 0
             try:
                 collection.update(
                     ids=[m.id for m in changed], metadatas=[m.to_metadata() for m in changed]

@@ -42,7 +42,9 @@ class Memory:
     metadata: dict[str, Scalar] = field(default_factory=dict)
     updated_at: float = 0.0
     private: bool = False  # never sent to a model that is not on this machine
-    # Facts only: what the fact is about, the turns it came from, and its earlier values.
+    # Facts only: pinned by the user (always first into the prompt), what the fact is about,
+    # the turns it came from, and its earlier values.
+    pinned: bool = False
     category: str = ""
     key: str = ""
     sources: tuple[str, ...] = ()
@@ -92,8 +94,11 @@ class Memory:
             raise ValueError("text must be a non-empty string")
         if not isinstance(self.created_at, int | float) or isinstance(self.created_at, bool):
             raise ValueError("created_at must be a number (seconds since 1970)")
-        if not isinstance(self.private, bool):
-            raise ValueError("private must be true or false")
+        for name in ("private", "pinned"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false")
+        if self.pinned and self.kind != "fact":
+            raise ValueError("only a fact can be pinned")
         for name in ("id", "session", "user", "persona", "category", "key"):
             if not isinstance(getattr(self, name), str):
                 raise ValueError(f"{name} must be text")
@@ -116,6 +121,7 @@ class Memory:
         }
         if self.kind == "fact":
             meta |= {
+                "pinned": self.pinned,
                 "category": self.category,
                 "key": self.key,
                 "sources": json.dumps(list(self.sources)),
@@ -142,6 +148,7 @@ class Memory:
             },
             updated_at=float(meta.get("updated_at", 0.0)),
             private=bool(meta.get("private", False)),
+            pinned=bool(meta.get("pinned", False)),
             category=str(meta.get("category", "")),
             key=str(meta.get("key", "")),
             sources=tuple(json.loads(meta.get("sources") or "[]")),

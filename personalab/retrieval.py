@@ -191,13 +191,16 @@ def _scored(
 
 
 def rank_facts(scope: ScopeIndex, vector: list[float]) -> list[ScoredMemory]:
-    """Every fact of the scope, most relevant first: cosine similarity, constraints ahead."""
+    """Every fact of the scope: the ones the user pinned, then the most relevant (cosine
+    similarity, constraints a little ahead). The prompt takes them in this order while they
+    fit its fact budget."""
     facts, vectors = scope.facts()
     if not facts:
         return []
     sims = (vectors @ np.asarray(vector, dtype=np.float32)).astype(np.float64)
     scores = sims + CONSTRAINT_BOOST * np.fromiter(map(is_constraint, facts), np.float64)
-    order = np.argsort(-scores, kind="stable").tolist()
+    pinned = np.fromiter((f.pinned for f in facts), bool, len(facts))
+    order = np.lexsort((-scores, ~pinned)).tolist()  # stable: pinned first, then by score
     scores, sims = scores.tolist(), sims.tolist()
     return [ScoredMemory(facts[i], score=scores[i], similarity=sims[i]) for i in order]
 

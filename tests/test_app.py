@@ -55,13 +55,14 @@ def test_memory_page_lists_deletes_and_forgets():
     """Memory: facts and turns are listed; deleting removes them; nothing leaks to another user."""
     at = send(start(), "chat_message", "I love chess.")
     at.switch_page("app_pages/memory.py").run()
-    assert [m.value for m in at.metric] == ["1", "2", "0"]  # one fact, two turns, none private
+    # one fact, two turns, none private, none pinned
+    assert [m.value for m in at.metric] == ["1", "2", "0", "0"]
     table = at.dataframe[0].value
     chess = table[table["text"] == "I love chess."]
     assert sorted(chess["kind"]) == ["fact", "turn"]
     at.multiselect[0].set_value(list(chess["id"])).run()
     next(b for b in at.button if b.label.startswith("Delete (2)")).click().run()
-    assert [m.value for m in at.metric] == ["0", "1", "0"]
+    assert [m.value for m in at.metric] == ["0", "1", "0", "0"]
     assert "I love chess." not in list(at.dataframe[0].value["text"])
     at.text_input(key="user").set_value("someone-else").run()
     assert any("Nothing is stored yet" in i.value for i in at.info)

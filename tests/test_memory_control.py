@@ -41,6 +41,64 @@ def test_private_memories_never_reach_a_model_off_this_machine(store, settings):
     assert "peanuts" in near.messages[0].content and near.held_back == 0
 
 
+def test_private_facts_stay_off_a_remote_guard_and_judge(store, settings, offline_backend):
+    """A retry's reminder and the judge's briefing name a private fact only to a model on this
+    machine; a shareable one goes to both."""
+    from personalab import Judge
+
+    lena = PersonaLibrary(LIBRARY).get(PERSONA)
+    rules = settings.replace(guard="on", fact_extraction="rules")
+    remote = OpenAIBackend("m", api_key="k", base_url="https://api.example.com/v1")
+    far = Engine(store, remote, rules, judge=Judge(remote))
+    near = Engine(store, offline_backend, rules, judge=Judge(offline_backend))
+    saved = far.remember("ana", PERSONA, [NewMemory("I'm allergic to peanuts.", "user", "s")])
+
+    def told(engine: Engine) -> str:  # built, not streamed: nothing is sent here
+        reply = engine.reply("ana", lena, "Which nuts can I snack on?", "x")
+        return json.dumps([c.constraint for c in reply.guard_checks] + reply.judge_facts())
+
+    assert "peanuts" in told(far)
+    store.set_private("ana", PERSONA, [saved.turns[0].id, saved.facts[0].fact.id], True)
+    assert "peanuts" not in told(far) and "peanuts" in told(near)
+
+
+def test_a_pinned_fact_goes_into_every_prompt_and_survives_a_restart(
+    store, settings, tmp_path, embedder
+):
+    """With a fact budget for about one fact, the least relevant fact reaches the prompt once
+    pinned, is still pinned in a new store on the folder, ranks by relevance once unpinned, and
+    stays pinned when a later turn changes it; a turn cannot be pinned."""
+    from personalab import MemoryStore, open_client
+
+    engine = Engine(store, None, settings.replace(fact_token_budget=14))
+    said = ["I'm allergic to peanuts.", "I play the cello in an orchestra.", "I live in Leeds."]
+    saved = [engine.remember("ana", PERSONA, [NewMemory(t, "user", "s")]) for t in said]
+    lena = PersonaLibrary(LIBRARY).get(PERSONA)
+    question = "Which nuts can I snack on?"
+
+    def in_prompt(engine: Engine) -> list[str]:
+        plan = engine.plan(
+            ColumnKind.MEMORY, question, lena, engine.recall("ana", lena, question, "x")
+        )
+        return [f.memory.text for f in plan.facts]
+
+    assert in_prompt(engine) == ["I'm allergic to peanuts."]
+    leeds = saved[2].facts[0].fact.id
+    assert store.set_pinned("ana", PERSONA, [leeds, saved[0].turns[0].id], True) == 1
+    assert in_prompt(engine) == ["I live in Leeds."]
+    reopened = MemoryStore(open_client(tmp_path / "chroma"), embedder)
+    assert [m.text for m in reopened.list("ana", PERSONA, kind="fact") if m.pinned] == [
+        "I live in Leeds."
+    ]
+    assert not reopened.get("ana", PERSONA, saved[0].turns[0].id).pinned
+    store.set_pinned("ana", PERSONA, [leeds], False)
+    assert in_prompt(engine) == ["I'm allergic to peanuts."]
+    store.set_pinned("ana", PERSONA, [leeds], True)  # a pin outlives a change of home
+    engine.remember("ana", PERSONA, [NewMemory("I moved to York.", "user", "s")])
+    assert store.get("ana", PERSONA, leeds).text == "I moved to York."
+    assert store.get("ana", PERSONA, leeds).pinned
+
+
 def test_an_edit_is_embedded_again_and_keeps_its_history(store):
     """Editing changes what recall finds, and the old words stay in the memory's history."""
     (memory,) = store.remember("ana", "p", [NewMemory("My gym is Basecamp.", "user", "s")])
@@ -95,9 +153,14 @@ def test_memory_commands_search_edit_history_forget_and_import(isolated_env):
         facts[0]["id"][:8],
         "I moved to Hull.",
         "--private",
+        "--pin",
         "--json",
     )
     assert edited.returncode == 0 and json.loads(edited.stdout)["private"] is True
+    assert json.loads(edited.stdout)["pinned"] is True  # and the export below keeps it
+    turns = cli("memory", "list", "--persona", PERSONA, "--kind", "turn", "--json").stdout
+    refused = cli("memory", "edit", "--persona", PERSONA, json.loads(turns)[0]["id"], "--pin")
+    assert refused.returncode != 0 and "only a fact can be pinned" in refused.stderr
     exported = cli("memory", "export", "--persona", PERSONA).stdout
     refused = cli("memory", "forget", "--persona", PERSONA)  # no terminal to ask: refused
     assert refused.returncode == 1 and "--yes" in refused.stderr
@@ -163,6 +226,9 @@ def test_memory_page_filters_edits_and_marks_private():
     table = at.dataframe[0].value
     assert list(table["text"]) == ["I love go."] and list(table["private"]) == [True]
     assert at.metric[2].value == "1"
+    at.multiselect[0].set_value([table["id"].iloc[0]]).run()
+    next(b for b in at.button if b.label == "Pin").click().run()
+    assert list(at.dataframe[0].value["pinned"]) == [True] and at.metric[3].value == "1"
 
 
 def test_concurrent_users_never_see_each_others_memories(store, settings):

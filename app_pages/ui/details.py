@@ -115,6 +115,7 @@ def show_details(
                         {
                             "fact": f["memory"]["text"],
                             "about": f["memory"]["category"],
+                            "pinned": f["memory"].get("pinned", False),
                             "relevance": f["score"],
                             "similarity": f["parts"]["similarity"],
                         }
@@ -132,7 +133,8 @@ def show_details(
                 )
             if prompt.get("facts_left_out"):
                 st.caption(
-                    f"{prompt['facts_left_out']} less relevant facts did not fit the fact budget."
+                    f"{prompt['facts_left_out']} facts did not fit the fact budget (pinned ones "
+                    "go first, then the most relevant)."
                 )
         with tab_mem:
             if episodes:

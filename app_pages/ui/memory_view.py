@@ -52,6 +52,7 @@ def table(memories: list[Memory]) -> None:
                 "who": m.role,
                 "text": m.text,
                 "private": m.private,
+                "pinned": m.pinned,
                 "earlier values": len(m.history),
                 "id": m.id,
             }
@@ -64,10 +65,12 @@ def table(memories: list[Memory]) -> None:
 
 
 def actions(store: MemoryStore, user: str, persona_id: str, memories: list[Memory]) -> None:
-    """Delete, make private or shared, or edit the selected memories."""
+    """Delete, make private or shared, pin or unpin, or edit the selected memories."""
     labels = {m.id: f"{m.kind} · {m.role}: {m.text[:80]}" for m in reversed(memories)}
     chosen = st.multiselect("Select memories", list(labels), format_func=labels.get)
-    buttons = st.columns(3)
+    kinds = {m.id: m.kind for m in memories}
+    facts = [i for i in chosen if kinds.get(i) == "fact"]  # only facts can be pinned
+    buttons = st.columns(5)
     try:
         if buttons[0].button(
             f"Delete ({len(chosen)})", disabled=not chosen, icon=":material/delete:"
@@ -79,6 +82,19 @@ def actions(store: MemoryStore, user: str, persona_id: str, memories: list[Memor
             st.rerun()
         if buttons[2].button("Make shareable", disabled=not chosen, icon=":material/lock_open:"):
             store.set_private(user, persona_id, chosen, False)
+            st.rerun()
+        pin_help = (
+            "When not every fact fits a prompt's fact budget, pinned facts are kept first, "
+            "whatever the message; the rest by relevance."
+        )
+        if buttons[3].button("Pin", disabled=not facts, icon=":material/push_pin:", help=pin_help):
+            store.set_pinned(user, persona_id, facts, True)
+            st.rerun()
+        unpin_help = "Unpinned facts reach a full prompt by relevance to the message again."
+        if buttons[4].button(
+            "Unpin", disabled=not facts, icon=":material/keep_off:", help=unpin_help
+        ):
+            store.set_pinned(user, persona_id, facts, False)
             st.rerun()
     except MemoryStoreError as exc:
         st.error(plain(str(exc)), icon=":material/error:")
@@ -122,8 +138,8 @@ def recall_tester(engine: Engine, user: str, persona: Persona) -> None:
         return
     recalled = engine.recall(user, persona, query, "")
     rows = [
-        {"kind": "fact", "score": h.score, "dense": h.similarity, "keyword": 0.0,
-         "text": h.memory.text}
+        {"kind": "pinned fact" if h.memory.pinned else "fact", "score": h.score,
+         "dense": h.similarity, "keyword": 0.0, "text": h.memory.text}
         for h in recalled.facts[:8]
     ] + [
         {"kind": "turn", "score": h.score, "dense": h.dense, "keyword": h.keyword_scaled,
@@ -133,7 +149,8 @@ def recall_tester(engine: Engine, user: str, persona: Persona) -> None:
     st.dataframe(rows, hide_index=True, width="stretch")
     st.caption(
         f"Recall took {sum(recalled.timings_ms.values()):.0f} ms. Facts all reach the prompt "
-        "while they fit its fact budget (most relevant first beyond it); turns by score."
+        "while they fit its fact budget (beyond it pinned ones first, then the most relevant); "
+        "turns by score."
     )
 
 

@@ -133,7 +133,7 @@ def _rank(store, user, question, methods, policy, now) -> dict[str, list[str]]:
         found["fused"] = [h.memory.id for h in result.episodes]
     if "dense" in methods:
         vector = store.embedder.embed_one(question)
-        hits = store.dense(user, "locomo", vector, policy.candidates)
+        hits = store.dense(user, "locomo", vector, max(policy.candidates, max(KS)))
         found["dense"] = [i for i, _ in hits][: max(KS)]
     if "bm25" in methods:
         hits = store.scope(user, "locomo").keyword.search(question, max(KS))
