@@ -42,8 +42,8 @@ class Memory:
     metadata: dict[str, Scalar] = field(default_factory=dict)
     updated_at: float = 0.0
     private: bool = False  # never sent to a model that is not on this machine
-    # Facts only: pinned by the user (always first into the prompt), what the fact is about,
-    # the turns it came from, and its earlier values.
+    # Facts only: pinned by the user (kept ahead of relevance when not every fact fits a
+    # prompt), what the fact is about, the turns it came from, and its earlier values.
     pinned: bool = False
     category: str = ""
     key: str = ""
