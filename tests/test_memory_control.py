@@ -160,7 +160,7 @@ def test_memory_commands_search_edit_history_forget_and_import(isolated_env):
     assert json.loads(edited.stdout)["pinned"] is True  # and the export below keeps it
     turns = cli("memory", "list", "--persona", PERSONA, "--kind", "turn", "--json").stdout
     refused = cli("memory", "edit", "--persona", PERSONA, json.loads(turns)[0]["id"], "--pin")
-    assert refused.returncode != 0 and "only a fact can be pinned" in refused.stderr
+    assert refused.returncode == 1 and "only a fact can be pinned" in refused.stderr
     exported = cli("memory", "export", "--persona", PERSONA).stdout
     refused = cli("memory", "forget", "--persona", PERSONA)  # no terminal to ask: refused
     assert refused.returncode == 1 and "--yes" in refused.stderr
