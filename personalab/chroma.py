@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+import threading
 from contextlib import closing
 from pathlib import Path
 from urllib.parse import urlparse
@@ -34,7 +35,10 @@ def open_client(path: Path, lock: bool = True) -> chromadb.ClientAPI:
         )
     if lock:
         folder_lock.acquire(path)
-    _write_ahead_log(path / "chroma.sqlite3")
+    with _set_up_lock:  # once per process, before Chroma holds the file (see _write_ahead_log)
+        if (database := (path / "chroma.sqlite3").resolve()) not in _set_up:
+            _write_ahead_log(database)
+            _set_up.add(database)
     try:
         return chromadb.PersistentClient(
             path=str(path), settings=ChromaSettings(anonymized_telemetry=False)
@@ -43,10 +47,19 @@ def open_client(path: Path, lock: bool = True) -> chromadb.ClientAPI:
         raise MemoryStoreError(f"cannot open the memory store in {path}: {exc}") from exc
 
 
+_set_up: set[Path] = set()  # SQLite files this process put in WAL mode (Chroma holds them since)
+_set_up_lock = threading.Lock()
+
+
 def _write_ahead_log(database: Path) -> None:
     """Put Chroma's SQLite file in write-ahead-log mode (kept in the file; Chroma leaves the
     mode alone). A commit then makes one fsync, not four with a journal file made and
-    removed: about 2 ms of every write at 10k memories (measured), with the same durability."""
+    removed: about 2 ms of every write at 10k memories (measured), with the same durability.
+
+    Only before this process's Chroma opens the file: Python's SQLite is a second copy of the
+    library in the process, and closing its connection would drop the POSIX locks of Chroma's
+    own connections to the same file, which can corrupt it (measured: "database disk image is
+    malformed" after a second client on an open folder)."""
     try:
         with closing(sqlite3.connect(database, timeout=1)) as db:
             db.execute("PRAGMA journal_mode=WAL")

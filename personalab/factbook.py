@@ -11,6 +11,7 @@ from personalab.fact_model import FactModel
 from personalab.facts import SINGLE, Candidate, extract
 from personalab.memory import MemoryStore
 from personalab.records import Memory, NewMemory, Revision
+from personalab.redaction import redact
 
 # Thresholds on the cosine between a statement and a fact's vector (the mean of all the ways
 # the fact was put). Chosen on the dev split of fact_paraphrases.yaml: restatements of one fact
@@ -114,18 +115,20 @@ class FactBook:
         turn: Memory | None = None,
         candidate: Candidate | None = None,
         vector: list[float] | None = None,
-    ) -> FactChange:
-        """Give a fact a new value; the old value goes into its history.
+    ) -> FactChange | None:
+        """Give a fact a new value; the old value goes into its history. None, and nothing
+        written, if the fact was deleted or reworded since `old` was read (an LLM call takes
+        seconds, and the user may edit meanwhile): their change stands.
 
         A restatement keeps the fact's vector as the mean of every way it was put, so the
         next paraphrase is recognized more easily; a change starts again from the new text.
         """
-        if action == "restated":
-            vector = vector or self.store.embedder.embed_one(text)
+        if vector is None:  # embedded before the lock, as replace() would: recall need not wait
+            vector = self.store.embedder.embed_one(redact(text).strip())
         with self.store.scope(user, persona).lock:  # the fact as it is now, not as first read
             current = self.store.get(user, persona, old.id)
-            if current is None:  # deleted meanwhile (an LLM call takes seconds): stays deleted
-                return FactChange("removed", old, old.text)
+            if current is None or current.text != old.text:
+                return None
             old = current  # so a pin or privacy change made meanwhile is kept
             source = old.sources[-1] if old.sources else ""
             revision = Revision(old.text, old.changed_at, source, action)
@@ -137,8 +140,8 @@ class FactBook:
                 category=candidate.category if candidate else old.category,
                 key=candidate.key if candidate else old.key,
             )
-            # a restatement keeps the mean of every wording; a change is embedded from its text
-            vector = self._mean(user, persona, old, vector) if action == "restated" else None
+            if action == "restated":  # the mean of every wording; a change keeps its own
+                vector = self._mean(user, persona, old, vector)
             return FactChange(action, self.store.replace(user, persona, new, vector), old.text)
 
     def _mean(self, user: str, persona: str, old: Memory, vector: list[float]) -> list[float]:
@@ -146,13 +149,22 @@ class FactBook:
         at = next((i for i, f in enumerate(facts) if f.id == old.id), None)
         if at is None:
             return vector
-        weight = 1 + sum(1 for r in old.history if r.change == "restated")
+        weight = 1  # the wordings since the fact last changed (a change is embedded afresh)
+        for revision in reversed(old.history):
+            if revision.change != "restated":
+                break
+            weight += 1
         mean = vectors[at] * weight + np.asarray(vector, dtype=np.float32)
         return (mean / np.linalg.norm(mean)).tolist()
 
-    def remove(self, user: str, persona: str, fact: Memory) -> FactChange:
-        self.store.delete(user, persona, [fact.id])
-        return FactChange("removed", fact, fact.text)
+    def remove(self, user: str, persona: str, fact: Memory) -> FactChange | None:
+        """Delete fact; None if it is gone or was reworded since it was read (as revise)."""
+        with self.store.scope(user, persona).lock:
+            current = self.store.get(user, persona, fact.id)
+            if current is None or current.text != fact.text:
+                return None
+            self.store.delete(user, persona, [fact.id])
+        return FactChange("removed", current, current.text)
 
     @staticmethod
     def match(

@@ -71,6 +71,8 @@ class LLMFactExtractor:
         if turn.role != "user" or turn.kind != "turn":
             return []
         known = self._nearest(user, persona, turn.text)
+        if not self.backend.is_local:  # a model elsewhere never sees private facts
+            known = [f for f in known if not f.private]
         ids = {f"f{i + 1}": fact for i, fact in enumerate(known)}
         listing = [{"id": i, "fact": f.text} for i, f in ids.items()]
         self.last_prompt = [
@@ -97,7 +99,7 @@ class LLMFactExtractor:
                 )
             elif op.action == "delete" and op.target is not None:
                 changes.append(self.factbook.remove(user, persona, op.target))
-        return changes
+        return [c for c in changes if c is not None]  # None: the user changed it meanwhile
 
     def _nearest(self, user: str, persona: str, text: str) -> list[Memory]:
         facts, vectors = self.factbook.store.scope(user, persona).facts()

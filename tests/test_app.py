@@ -61,7 +61,7 @@ def test_memory_page_lists_deletes_and_forgets():
     chess = table[table["text"] == "I love chess."]
     assert sorted(chess["kind"]) == ["fact", "turn"]
     at.multiselect[0].set_value(list(chess["id"])).run()
-    assert any("leave the turns selected (1)" in c.value for c in at.caption)  # a fact and a turn
+    assert any("not to 1 turns" in c.value for c in at.caption)  # a fact and a turn
     next(b for b in at.button if b.label.startswith("Delete (2)")).click().run()
     assert [m.value for m in at.metric] == ["0", "1", "0", "0"]
     assert "I love chess." not in list(at.dataframe[0].value["text"])

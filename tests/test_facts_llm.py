@@ -79,3 +79,37 @@ def test_extraction_against_a_real_server_applies_only_valid_operations(llama_se
     for change in changes:
         assert change.fact.kind == "fact" and turn.id in change.fact.sources
     assert len(store.list("ana", "p", kind="fact")) == sum(c.action == "added" for c in changes)
+
+
+def test_a_model_off_this_machine_is_never_shown_private_facts(store):
+    """The known facts sent with a new message leave out private ones when the model is
+    elsewhere (a refused port stands in for one), and keep them for a local model."""
+    import socket
+
+    from personalab import BackendError
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}/v1"  # nothing listens once it closes
+    book = FactBook(store)
+    facts = [
+        store.remember("ana", "p", [NewMemory(t, "user", "s")])[0]
+        for t in ("I live in Leeds.", "I'm allergic to peanuts.")
+    ]
+    for turn in facts:
+        book.learn("ana", "p", turn)
+    allergy = next(f for f in store.list("ana", "p", kind="fact") if "peanuts" in f.text)
+    store.set_private("ana", "p", [allergy.id], True)
+    backend = OpenAIBackend("m", base_url=url, timeout_s=5, max_retries=0)
+    said = store.remember(
+        "ana", "p", [NewMemory("I moved to York; nuts are fine now.", "user", "s")]
+    )[0]
+    shown = {}
+    for local in (True, False):
+        backend.is_local = local
+        extractor = LLMFactExtractor(backend, book)
+        with pytest.raises(BackendError):
+            extractor.learn("ana", "p", said)
+        shown[local] = extractor.last_prompt[1].content
+    assert "peanuts" in shown[True] and "Leeds" in shown[True]
+    assert "peanuts" not in shown[False] and "Leeds" in shown[False]

@@ -98,6 +98,39 @@ def test_memories_survive_reopening_the_folder(tmp_path, embedder):
     assert len(store.list("ana", "coach")) == 2
 
 
+def test_opening_a_folder_again_in_the_process_never_damages_it(tmp_path, embedder):
+    """A second store on a folder this process already has open (the app makes one when the
+    embedder setting changes) leaves the SQLite file alone while the first one writes: a
+    second SQLite library closing the file would drop Chroma's locks and damage it."""
+    import threading
+
+    folder = tmp_path / "mem"
+    first = MemoryStore(open_client(folder), embedder)
+    errors: list[str] = []
+    done = threading.Event()
+
+    def write() -> None:
+        i = 0
+        while not done.is_set() and len(errors) < 3:
+            try:
+                (memory,) = say(first, "ana", "coach", f"I like thing number {i}")
+                first.set_private("ana", "coach", [memory.id], i % 2 == 0)
+            except MemoryStoreError as exc:
+                errors.append(str(exc))
+            i += 1
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        for _ in range(100):
+            MemoryStore(open_client(folder), embedder)
+    finally:
+        done.set()
+        writer.join()
+    assert errors == []
+    assert len(first.list("ana", "coach")) > 0
+
+
 def test_the_keyword_index_survives_a_restart_and_a_delete(tmp_path, embedder):
     """A new process finds turns by keyword; a deleted turn is never found again, there either."""
     import subprocess

@@ -13,7 +13,7 @@ from personalab import (
     OpenAIBackend,
     PersonaLibrary,
 )
-from personalab.records import parse_export
+from personalab.records import Memory, parse_export
 from tests.conftest import LIBRARY, ROOT
 from tests.conftest import run_cli as cli
 
@@ -62,14 +62,10 @@ def test_private_facts_stay_off_a_remote_guard_and_judge(store, settings, offlin
     assert "peanuts" not in told(far) and "peanuts" in told(near)
 
 
-def test_a_pinned_fact_goes_into_every_prompt_and_survives_a_restart(
-    store, settings, tmp_path, embedder
-):
+def test_a_pinned_fact_goes_into_every_prompt_and_survives_a_restart(store, settings):
     """With a fact budget for about one fact, the least relevant fact reaches the prompt once
     pinned, is still pinned in a new store on the folder, ranks by relevance once unpinned, and
     stays pinned when a later turn changes it; a turn cannot be pinned."""
-    from personalab import MemoryStore, open_client
-
     engine = Engine(store, None, settings.replace(fact_token_budget=14))
     said = ["I'm allergic to peanuts.", "I play the cello in an orchestra.", "I live in Leeds."]
     saved = [engine.remember("ana", PERSONA, [NewMemory(t, "user", "s")]) for t in said]
@@ -86,17 +82,37 @@ def test_a_pinned_fact_goes_into_every_prompt_and_survives_a_restart(
     leeds = saved[2].facts[0].fact.id
     assert store.set_pinned("ana", PERSONA, [leeds, saved[0].turns[0].id], True) == 1
     assert in_prompt(engine) == ["I live in Leeds."]
-    reopened = MemoryStore(open_client(tmp_path / "chroma"), embedder)
-    assert [m.text for m in reopened.list("ana", PERSONA, kind="fact") if m.pinned] == [
-        "I live in Leeds."
-    ]
-    assert not reopened.get("ana", PERSONA, saved[0].turns[0].id).pinned
+    got = store._collection("ana", PERSONA).get(include=["documents", "metadatas"])
+    rows = zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+    reread = [Memory.from_record(*row) for row in rows]  # as a restart reads them back
+    assert [m.text for m in reread if m.pinned] == ["I live in Leeds."]
     store.set_pinned("ana", PERSONA, [leeds], False)
     assert in_prompt(engine) == ["I'm allergic to peanuts."]
     store.set_pinned("ana", PERSONA, [leeds], True)  # a pin outlives a change of home
     engine.remember("ana", PERSONA, [NewMemory("I moved to York.", "user", "s")])
     assert store.get("ana", PERSONA, leeds).text == "I moved to York."
     assert store.get("ana", PERSONA, leeds).pinned
+
+
+def test_a_slow_fact_update_never_undoes_what_the_user_did_meanwhile(store, settings):
+    """An LLM's update or delete is decided on the fact as it was read, seconds earlier: it
+    keeps a pin and privacy set meanwhile, and is dropped if the user reworded or deleted it."""
+    engine = Engine(store, None, settings.replace(fact_extraction="rules"))
+    saved = engine.remember("ana", "p", [NewMemory("I live in Leeds.", "user", "s")])
+    seen, book = saved.facts[0].fact, engine.factbook  # what the model was shown
+    store.set_pinned("ana", "p", [seen.id], True)
+    store.set_private("ana", "p", [seen.id], True)
+    change = book.revise("ana", "p", seen, "I live in Leeds, UK.", "restated")
+    assert change.fact.text == "I live in Leeds, UK." and change.fact.pinned and change.fact.private
+    seen = store.get("ana", "p", seen.id)
+    store.edit("ana", "p", seen.id, "I live in Manchester.")
+    assert book.revise("ana", "p", seen, "I live in Leeds.", "restated") is None
+    assert book.remove("ana", "p", seen) is None
+    assert store.get("ana", "p", seen.id).text == "I live in Manchester."
+    seen = store.get("ana", "p", seen.id)
+    store.delete("ana", "p", [seen.id])
+    assert book.revise("ana", "p", seen, "I live in York.", "changed") is None
+    assert store.list("ana", "p", kind="fact") == []
 
 
 def test_an_edit_is_embedded_again_and_keeps_its_history(store):

@@ -100,7 +100,7 @@ def actions(store: MemoryStore, user: str, persona_id: str, memories: list[Memor
         st.error(plain(str(exc)), icon=":material/error:")
     if facts and len(facts) < len(chosen):
         turns = len(chosen) - len(facts)
-        st.caption(f"Only facts can be pinned: Pin and Unpin leave the turns selected ({turns}).")
+        st.caption(f"Pin and Unpin apply to the {len(facts)} selected facts, not to {turns} turns.")
     if len(chosen) == 1:
         memory = store.get(user, persona_id, chosen[0])
         new = st.text_area("Edit the words", value=memory.text, key=f"edit_{memory.id}")
