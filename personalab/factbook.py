@@ -126,8 +126,7 @@ class FactBook:
         if vector is None:  # embedded before the lock, as replace() would: recall need not wait
             vector = self.store.embedder.embed_one(redact(text).strip())
         with self.store.scope(user, persona).lock:  # the fact as it is now, not as first read
-            current = self.store.get(user, persona, old.id)
-            if current is None or current.text != old.text:
+            if (current := self._unchanged(user, persona, old)) is None:
                 return None
             old = current  # so a pin or privacy change made meanwhile is kept
             source = old.sources[-1] if old.sources else ""
@@ -160,11 +159,16 @@ class FactBook:
     def remove(self, user: str, persona: str, fact: Memory) -> FactChange | None:
         """Delete fact; None if it is gone or was reworded since it was read (as revise)."""
         with self.store.scope(user, persona).lock:
-            current = self.store.get(user, persona, fact.id)
-            if current is None or current.text != fact.text:
+            if (current := self._unchanged(user, persona, fact)) is None:
                 return None
             self.store.delete(user, persona, [fact.id])
         return FactChange("removed", current, current.text)
+
+    def _unchanged(self, user: str, persona: str, seen: Memory) -> Memory | None:
+        """The fact as stored now, or None if it was deleted or reworded since `seen` was read
+        (call under the scope's lock)."""
+        current = self.store.get(user, persona, seen.id)
+        return current if current is not None and current.text == seen.text else None
 
     @staticmethod
     def match(

@@ -79,14 +79,11 @@ class ScopeIndex:
                 order = order[max(0, len(order) - last) :]
             return [self.records[i] for _, i in order]
 
-    def neighbours(self, memory: Memory, include_assistant: bool) -> tuple[Memory | None, ...]:
-        """The turns just before and after memory in its session (of the recallable roles)."""
-        return self.neighbours_of([memory], include_assistant)[memory.id]
-
     def neighbours_of(
         self, memories: list[Memory], include_assistant: bool
     ) -> dict[str, tuple[Memory | None, Memory | None]]:
-        """neighbours() of each memory, by id, under one lock."""
+        """The turns just before and after each memory in its session (of the recallable
+        roles), by id, under one lock."""
         records = self.records
 
         def step(order: list, i: int, delta: int) -> Memory | None:

@@ -117,12 +117,11 @@ def fuse(
     records, include_assistant = scope.records, policy.include_assistant
     allowed = scope.turn_ids if include_assistant else scope.user_turn_ids
 
-    def recallable(memory: Memory | None) -> bool:
-        return memory is not None and memory.id in allowed and memory.id not in exclude
+    def recallable(memory_id: str) -> bool:
+        return memory_id in allowed and memory_id not in exclude
 
     def take(hits: list[tuple[str, float]]) -> list[tuple[str, float]]:
-        found = [(i, s) for i, s in hits if i in allowed and i not in exclude]
-        return found[: policy.candidates]
+        return [(i, s) for i, s in hits if recallable(i)][: policy.candidates]
 
     dense, keyword = take(dense_hits), take(keyword_hits)
     parts: dict[str, dict[str, float]] = {}
@@ -160,7 +159,7 @@ def fuse(
     for memory in pool:
         looked = nearby[memory.id] if share * base[memory.id] >= enough else ()
         for candidate in (memory, *looked):
-            if candidate is None or candidate.id in scores or not recallable(candidate):
+            if candidate is None or candidate.id in scores or not recallable(candidate.id):
                 continue
             near = max((base.get(m.id, 0.0) for m in nearby[candidate.id] if m), default=0.0)
             scores[candidate.id] = base.get(candidate.id, 0.0) + share * near

@@ -184,12 +184,12 @@ def _latency(path: Path, results) -> list[str]:
     first = next(iter(results.values()), {})
     runtime = first.get("embedder_runtime", "torch")
     body += ["", f"MiniLM runs on {runtime} here, in the floor as in the recall."]
-    export = first.get("first_turn_export", {})
-    if export.get("runtime", "onnxruntime") == "onnxruntime" and export:
+    export = first.get("first_turn_export")
+    if export and export.get("runtime", "onnxruntime") == "onnxruntime":
         body.append("")
         body.append(
             f"A machine's first start exports the embedder for onnxruntime once: "
-            f"{_first({'first_turn': first['first_turn_export']})} to the first recall at "
+            f"{_first({'first_turn': export})} to the first recall at "
             f"{int(next(iter(results))):,} memories, against {_first(first)} once it is cached"
             + (
                 " (the OS file cache emptied first)."
