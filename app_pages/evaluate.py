@@ -2,12 +2,11 @@
 
 import streamlit as st
 
-from app_pages.ui import eval_view, resources, sidebar
+from app_pages.ui import eval_view, resources, sidebar, stage
 from app_pages.ui.details import plain
 from personalab import PersonaLabError
-from personalab.backends import judge_backend
+from personalab.compose import judge_from_settings
 from personalab.evaluation import harness, runs
-from personalab.judge import Judge
 
 ctx = sidebar.context()
 state = st.session_state
@@ -39,12 +38,12 @@ job = state.get("eval_job")
 running = job is not None and job["thread"].is_alive()
 if not running and st.button("Run", type="primary", icon=":material/play_arrow:"):
     try:
-        judge = judge_backend(ctx.settings)
+        judge = judge_from_settings(ctx.settings)
         work = harness.Workspace(
             resources.embedder(ctx.settings),
             ctx.settings,
             resources.engine(ctx.settings).backend if task in ("preference", "winrate") else None,
-            Judge(judge) if judge else None,
+            judge,
         )
     except PersonaLabError as exc:
         st.error(plain(str(exc)), icon=":material/error:")
@@ -55,10 +54,12 @@ if not running and st.button("Run", type="primary", icon=":material/play_arrow:"
     meta = runs.describe(
         ctx.settings,
         model=work.backend.name if work.backend else "",
-        judge=judge.name if judge else "",
+        judge=judge.backend.name if judge else "",
         data=data or "built-in probes",
     )
     state["eval_job"] = eval_view.start(task, work, options, meta)
     st.rerun()
 eval_view.progress()
 eval_view.saved_runs()
+st.subheader("Blind votes from Compare")
+stage.vote_tally(ctx.settings)

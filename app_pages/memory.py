@@ -4,7 +4,7 @@ import streamlit as st
 
 from app_pages.ui import memory_view, resources, sidebar
 from app_pages.ui.details import plain
-from personalab import Engine, MemoryStoreError
+from personalab import MemoryStoreError
 
 ctx = sidebar.context()
 persona = sidebar.require_persona(ctx)
@@ -44,8 +44,10 @@ with browse:
             "Nothing is stored yet: chat on the Chat or Compare page and every exchange lands here."
         )
 with test:
-    memory_view.recall_tester(Engine(store, None, ctx.settings), ctx.user, persona)
+    memory_view.recall_tester(resources.memory_engine(ctx.settings), ctx.user, persona)
 with move:
     memory_view.export_import(store, ctx.user, persona.id)
 with danger:
-    memory_view.forget(store, Engine(store, None, ctx.settings), ctx.user, persona, len(memories))
+    memory_view.forget(
+        store, resources.memory_engine(ctx.settings), ctx.user, persona, len(memories)
+    )

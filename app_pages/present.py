@@ -3,7 +3,7 @@
 import streamlit as st
 
 from app_pages.ui import replies, resources, session_io, sidebar, stage
-from personalab import ColumnKind, Engine, PersonaLabError
+from personalab import ColumnKind, PersonaLabError
 from personalab.seeding import reset_demo
 
 # Our own fixed style (no user or model text goes into it): big type, the sidebar out of sight.
@@ -37,7 +37,7 @@ st.caption(stage.plain(persona.summary))
 rounds = state.setdefault("present_rounds", {}).setdefault(f"{ctx.user}\0{persona.id}", [])
 if right.button("Reset demo", icon=":material/restart_alt:", help="Back to the seed history"):
     try:
-        reset_demo(Engine(resources.store(ctx.settings), None, ctx.settings), ctx.user, persona)
+        reset_demo(resources.memory_engine(ctx.settings), ctx.user, persona)
         rounds.clear()
         st.toast(f"{stage.plain(persona.name)} is back to the start of the demo.")
     except PersonaLabError as exc:

@@ -131,10 +131,11 @@ class EmbeddedBackend:
             return None
         from llama_cpp import LogitsProcessorList
 
-        ban = sequence_ban(self._tokenize, avoid)
+        ban = sequence_ban(self.tokenize, avoid)
         return LogitsProcessorList([ban])
 
-    def _tokenize(self, text: str) -> list[int]:
+    def tokenize(self, text: str) -> list[int]:
+        """The model's token ids for a text (no BOS, special tokens as text)."""
         return self._llama.tokenize(text.encode(), add_bos=False, special=False)
 
     def count_tokens(self, text: str) -> int:
@@ -145,7 +146,7 @@ class EmbeddedBackend:
         if found is None:
             if len(self._counts) >= COUNT_CACHE:
                 self._counts.clear()
-            found = self._counts[text] = len(self._tokenize(text))
+            found = self._counts[text] = len(self.tokenize(text))
         return found
 
 

@@ -7,7 +7,6 @@ import json
 import sys
 import uuid
 
-from personalab import cli_memory
 from personalab.errors import PersonaLabError
 from personalab.settings import Settings
 
@@ -32,17 +31,19 @@ def add_command(sub: argparse._SubParsersAction) -> None:
 
 def columns(args: argparse.Namespace, settings: Settings) -> list[tuple]:
     """(persona, kind) per column, from --persona with --compare/--kinds, or --personas."""
+    from personalab.compose import library_from_settings
     from personalab.prompts import ColumnKind
 
+    library = library_from_settings(settings)
     if args.personas:
         names = [n.strip() for n in args.personas.split(",") if n.strip()]
         if not 2 <= len(names) <= 4:
             raise PersonaLabError("--personas takes 2 to 4 persona ids, comma separated")
-        personas = [cli_memory.open_persona(settings, n) for n in names]
+        personas = [library.get(n) for n in names]
         return [(p, ColumnKind.PERSONALIZED) for p in personas]
     if not args.persona:
         raise PersonaLabError("name a persona with --persona (or several with --personas)")
-    persona = cli_memory.open_persona(settings, args.persona)
+    persona = library.get(args.persona)
     if args.kinds:
         kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
         unknown = [k for k in kinds if k not in KINDS]
@@ -55,30 +56,21 @@ def columns(args: argparse.Namespace, settings: Settings) -> list[tuple]:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from personalab.backends import backend_from_settings, judge_backend
+    from personalab import compose
     from personalab.columns import stream_columns
-    from personalab.engine import Engine
-    from personalab.judge import Judge
     from personalab.seeding import ensure_seeded
 
     plan = columns(args, settings)
-    backend = backend_from_settings(settings)  # first: a wrong model path fails fast
-    judge = judge_backend(settings)
-    engine = Engine(
-        cli_memory.open_store(settings), backend, settings, judge=Judge(judge) if judge else None
-    )
+    backend = compose.backend_from_settings(settings)  # first: a wrong model path fails fast
+    store = compose.store_from_settings(settings, compose.embedder_from_settings(settings))
+    engine = compose.engine_from_settings(settings, store, backend)
     session = args.session or f"cli-{uuid.uuid4().hex[:12]}"
-    replies, owners = [], []
-    personas = {p.id: p for p, _ in plan}
-    for persona in personas.values():
-        if settings.seed_personas:
+    if settings.seed_personas:
+        for persona in {p.id: p for p, _ in plan}.values():
             ensure_seeded(engine, args.user, persona)
-        kinds = [k for p, k in plan if p.id == persona.id]
-        for reply in engine.compare(
-            args.user, persona, args.message, session, kinds, not args.no_remember
-        ):
-            replies.append(reply)
-            owners.append(persona)
+    answered = engine.answer_columns(args.user, args.message, session, plan, not args.no_remember)
+    owners = [p for p, _ in answered]
+    replies = [r for _, r in answered]
     several = len(replies) > 1
     if args.json:
         for event in stream_columns(replies, backend.concurrent):

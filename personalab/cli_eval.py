@@ -30,19 +30,17 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
-    from personalab.backends import backend_from_settings, judge_backend
-    from personalab.embedding import Embedder
+    from personalab import compose
     from personalab.evaluation import harness, runs
     from personalab.evaluation.bench import LOCOMO
-    from personalab.judge import Judge
 
     needs_model = args.task in ("preference", "winrate")
-    judge = judge_backend(settings)
+    judge = compose.judge_from_settings(settings)
     work = harness.Workspace(
-        Embedder(settings.embedder),
+        compose.embedder_from_settings(settings),
         settings,
-        backend_from_settings(settings) if needs_model else None,
-        Judge(judge) if judge else None,
+        compose.backend_from_settings(settings) if needs_model else None,
+        judge,
     )
     options = {} if args.limit is None else {"limit": args.limit or None}
     if args.task == "locomo":
@@ -65,7 +63,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     meta = runs.describe(
         settings,
         model=work.backend.name if work.backend else "",
-        judge=judge.name if judge else "",
+        judge=judge.backend.name if judge else "",
         data=str(options.get("data", "built-in probes")),
     )
     path = runs.save(args.task, rows, meta, args.out)

@@ -99,21 +99,20 @@ def add_commands(sub: argparse._SubParsersAction, scope) -> None:
 
 
 def open_store(settings: Settings):
-    from personalab.embedding import Embedder
-    from personalab.memory import store_from_settings
+    from personalab.compose import embedder_from_settings, store_from_settings
 
-    return store_from_settings(settings, Embedder(settings.embedder))
+    return store_from_settings(settings, embedder_from_settings(settings))
 
 
 def open_persona(settings: Settings, name: str):
-    from personalab.library import PersonaLibrary
+    from personalab.compose import library_from_settings
 
-    return PersonaLibrary(settings.personas_dir).get(name)
+    return library_from_settings(settings).get(name)
 
 
 def memory_engine(settings: Settings):
     """An engine for memory work; it loads a model only when facts are extracted by one."""
-    from personalab.backends import backend_from_settings
+    from personalab.compose import backend_from_settings
     from personalab.engine import Engine
 
     needs_model = settings.fact_extraction == "llm" or (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from personalab.backends import ChatBackend, GenerationOptions
 from personalab.checks import Check, CheckReport, check_reply, checks_for_fact
@@ -250,7 +250,7 @@ class Engine:
         self, kind: ColumnKind, message: str, persona: Persona, recalled: Recall
     ) -> PromptPlan:
         """The exact messages one column kind would send (no model call)."""
-        return build(
+        plan = build(
             kind,
             message,
             persona,
@@ -261,6 +261,7 @@ class Engine:
             reminder=self.settings.constraint_reminder,
             local=self.backend is None or self.backend.is_local,
         )
+        return replace(plan, score_formula=self.policy.formula)
 
     def compare(
         self,
@@ -284,6 +285,32 @@ class Engine:
             guard = self.guard if kind is ColumnKind.PERSONALIZED else None
             replies.append(Reply(plan, self.backend, self.options, save, checks, guard, self.judge))
         return replies
+
+    def answer_columns(
+        self,
+        user: str,
+        message: str,
+        session: str,
+        columns: list[tuple[Persona, ColumnKind]],
+        remember: bool = True,
+    ) -> list[tuple[Persona, Reply]]:
+        """One Reply per (persona, kind) column, in order: one recall serves each persona's
+        columns, and each persona's exchange is stored once, in that persona's memory."""
+        by_persona: dict[str, tuple[Persona, list[ColumnKind]]] = {}
+        for persona, kind in columns:
+            by_persona.setdefault(persona.id, (persona, []))[1].append(kind)
+        answered: dict[tuple[str, ColumnKind], Reply] = {}
+        for persona, kinds in by_persona.values():
+            unique = list(dict.fromkeys(kinds))
+            replies = self.compare(user, persona, message, session, unique, remember)
+            answered.update({(persona.id, k): r for k, r in zip(unique, replies, strict=True)})
+        seen: set[tuple[str, ColumnKind]] = set()
+        out = []
+        for persona, kind in columns:
+            if (persona.id, kind) not in seen:
+                seen.add((persona.id, kind))
+                out.append((persona, answered[(persona.id, kind)]))
+        return out
 
     @staticmethod
     def checks_for(persona: Persona, recalled: Recall) -> list[Check]:

@@ -24,7 +24,7 @@ from personalab.records import Memory, NewMemory, Revision
 from personalab.redaction import redact
 from personalab.scope_read import read_scope
 
-__all__ = ["MemoryStore", "collection_name", "open_client", "open_server", "store_from_settings"]
+__all__ = ["MemoryStore", "collection_name", "open_client", "open_server"]
 
 MAX_BATCH = 5000  # Chroma accepts at most 5,461 records per add
 MAX_SCOPES = 64  # scopes mirrored in process at once (least recently used are dropped)
@@ -391,11 +391,3 @@ class MemoryStore:
             raise MemoryStoreError(f"could not read memory: {_reason(exc)}") from exc
         index.add(turns, [None] * len(turns))
         index.add(facts, vectors)
-
-
-def store_from_settings(settings, embedder: Embedder) -> MemoryStore:
-    """The store settings name: a Chroma server when PERSONALAB_CHROMA_URL is set, else the
-    memory folder (held by this process alone)."""
-    if settings.chroma_url:
-        return MemoryStore(open_server(settings.chroma_url, settings.chroma_token), embedder, True)
-    return MemoryStore(open_client(settings.memory_dir), embedder)

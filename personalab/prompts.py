@@ -104,6 +104,7 @@ class PromptPlan:
     facts_left_out: int = 0
     question: str = ""  # the user's message as typed
     held_back: int = 0  # private memories kept from a model that is not on this machine
+    score_formula: str = ""  # how the recalled episodes were scored (from the recall policy)
 
     def to_json(self) -> dict:
         return {
@@ -116,6 +117,7 @@ class PromptPlan:
             "persona_fields": [{"field": k, "value": v} for k, v in self.persona_fields],
             "recent_turns": len(self.history),
             "prompt_tokens_estimate": self.prompt_tokens,
+            "score_formula": self.score_formula,
         }
 
 

@@ -47,6 +47,17 @@ class RecallPolicy:
     neighbour_weight: float = NEIGHBOUR_WEIGHT  # share of the best neighbour's score added
     include_assistant: bool = False  # recall the assistant's own turns on their own
 
+    @property
+    def formula(self) -> str:
+        """How an episode's score is made, in the words the UI shows."""
+        dense, keyword = self.dense_weight, 1 - self.dense_weight
+        return (
+            f"score = {dense:g} × dense + {keyword:g} × keyword (each scaled 0-1 among "
+            f"candidates) + {self.recency_weight:g} × recency (half-life "
+            f"{self.half_life_days:g} days) + {self.neighbour_weight:g} × the best "
+            "neighbouring turn's score"
+        )
+
 
 @dataclass(frozen=True)
 class Recall:

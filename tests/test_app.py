@@ -5,6 +5,9 @@ from streamlit.testing.v1 import AppTest
 
 from personalab.evaluation.serving import free_port
 from tests.conftest import ROOT
+from tests.helpers import FaultServer
+
+pytestmark = pytest.mark.slow  # the app's pages with the real model
 
 PERSONA = "ananya-olympiad-student"
 
@@ -138,7 +141,6 @@ def test_an_unreachable_server_keeps_the_message_for_another_try():
 )
 def test_model_faults_are_explained_and_the_message_kept(page, fault, tmp_path):
     """A missing GGUF file or a rejected key each show a clear error; the message is kept."""
-    from tests.test_backends import FaultServer
 
     at = start()
     at.switch_page(f"app_pages/{page}.py").run()

@@ -1,19 +1,17 @@
 """Backends: the bundled model in-process, and the OpenAI backend against real local servers."""
 
-import http.server
-import json
-import threading
-
 import pytest
 
 from personalab import BackendError, ChatMessage, EmbeddedBackend, GenerationOptions, OpenAIBackend
 from personalab.backends import bundled_gguf_path
 from personalab.evaluation.serving import free_port
+from tests.helpers import FaultServer
 
 HELLO = [ChatMessage("user", "Say hello in one short sentence.")]
 SHORT = GenerationOptions(max_tokens=24, temperature=0)
 
 
+@pytest.mark.slow
 def test_bundled_model_streams_a_reply(offline_backend):
     """The offline default streams several non-empty chunks."""
     chunks = list(offline_backend.stream(HELLO, SHORT))
@@ -27,6 +25,7 @@ def test_a_missing_gguf_file_names_the_path(tmp_path):
         EmbeddedBackend(tmp_path / "nope.gguf")
 
 
+@pytest.mark.slow
 def test_any_gguf_path_loads(tmp_path):
     """A GGUF given by path (here a copy of the bundled one) is used and named after its file."""
     copy = tmp_path / "my-model.gguf"
@@ -36,6 +35,7 @@ def test_any_gguf_path_loads(tmp_path):
     assert "".join(backend.stream(HELLO, SHORT)).strip()
 
 
+@pytest.mark.slow
 def test_openai_backend_streams_from_a_real_local_server(llama_server):
     """The OpenAI-compatible backend streams a reply from llama.cpp's server, no key needed."""
     backend = OpenAIBackend("smollm2", base_url=llama_server, timeout_s=60)
@@ -56,52 +56,6 @@ def test_no_key_and_no_server_asks_for_one():
     """Choosing OpenAI without a key or base URL explains both ways out."""
     with pytest.raises(BackendError, match="OPENAI_API_KEY"):
         OpenAIBackend("gpt-4o-mini")
-
-
-class FaultServer:
-    """Fault injection: a loopback HTTP server answering every request with one scripted fault."""
-
-    def __init__(self, status: int, body: dict | None = None, cut_stream: bool = False):
-        self.requests = 0
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                outer.requests += 1
-                self.rfile.read(int(self.headers.get("content-length", 0)))
-                if cut_stream:
-                    self.send_response(200)
-                    self.send_header("content-type", "text/event-stream")
-                    self.send_header("content-length", "100000")
-                    self.end_headers()
-                    chunk = {
-                        "id": "1",
-                        "object": "chat.completion.chunk",
-                        "created": 0,
-                        "model": "m",
-                        "choices": [{"index": 0, "delta": {"content": "Half"}}],
-                    }
-                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                    self.wfile.flush()
-                    self.connection.close()  # cut mid-way
-                    return
-                payload = json.dumps(body or {"error": {"message": "nope"}}).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(payload)))
-                self.send_header("retry-after-ms", "10")
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/v1"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
 
 
 @pytest.mark.parametrize(

@@ -1,15 +1,20 @@
 """The command line, run as a user would: separate processes sharing a memory folder."""
 
 import json
+import os
+
+import pytest
 
 from personalab.evaluation.serving import free_port
 from tests.conftest import run_cli as cli
 
+pytestmark = pytest.mark.slow  # every test starts Python processes; most run the model
+
 PERSONA = "ananya-olympiad-student"
 
 
-def test_chat_json_then_memory_list_in_a_new_process():
-    """A scripted chat prints JSON with the reply and prompt; a later process lists the memory."""
+def test_chat_json_prints_the_reply_and_the_prompt_it_answered():
+    """A scripted chat prints JSON with the reply, and the prompt with the persona's reminder."""
     first = cli("chat", "--user", "u1", "--persona", PERSONA, "--json", "I am allergic to peanuts.")
     assert first.returncode == 0, first.stderr
     (only,) = json.loads(first.stdout)["columns"]
@@ -19,20 +24,24 @@ def test_chat_json_then_memory_list_in_a_new_process():
         "I am allergic to peanuts.\n\n(Remember: Her family is vegetarian"
     )
 
-    second = cli(
-        "chat",
-        "--user",
-        "u1",
-        "--persona",
-        PERSONA,
-        "--compare",
-        "--json",
-        "Can I eat a peanut chikki?",
-    )
+
+def told_and_compared() -> dict:
+    """A fact told in one process, then a comparison asked in another: its columns by kind."""
+    told = cli("chat", "--user", "u1", "--persona", PERSONA, "I am allergic to peanuts.")
+    assert told.returncode == 0, told.stderr
+    args = ["chat", "--user", "u1", "--persona", PERSONA, "--compare", "--json"]
+    second = cli(*args, "Can I eat a peanut chikki?")
     assert second.returncode == 0, second.stderr
-    out = {c["kind"]: c for c in json.loads(second.stdout)["columns"]}
+    assert "started" in second.stderr and not second.stdout.lstrip().startswith("ananya")
+    return {c["kind"]: c for c in json.loads(second.stdout)["columns"]}
+
+
+def test_a_fact_from_an_earlier_process_enters_only_the_personalized_prompt():
+    """The fact told earlier is the personalized prompt's first fact and absent from generic;
+    both answers are checked against the same constraints, the fact's among them."""
+    out = told_and_compared()
     assert out["generic"]["text"].strip() and out["personalized"]["text"].strip()
-    for kind in ("generic", "personalized"):  # both checked against the same constraints
+    for kind in ("generic", "personalized"):
         checks = out[kind]["checks"]["checks"]
         assert any("vegetarian" in c["check"]["constraint"] for c in checks)
         assert any(c["check"]["source"] == "fact" for c in checks)  # "allergic to peanuts"
@@ -41,8 +50,11 @@ def test_chat_json_then_memory_list_in_a_new_process():
     assert facts[0]["memory"]["text"] == "I am allergic to peanuts."
     assert 0 < facts[0]["parts"]["similarity"] <= 1
     assert "peanuts" not in json.dumps(out["generic"]["prompt"]["messages"])
-    assert "started" in second.stderr and not second.stdout.lstrip().startswith("ananya")
 
+
+def test_memory_list_in_a_new_process_shows_the_users_turns_and_facts_only():
+    """`memory list --json` lists what the chats stored for that user, and nothing for another."""
+    told_and_compared()
     listing = cli("memory", "list", "--user", "u1", "--persona", PERSONA, "--json")
     assert listing.returncode == 0, listing.stderr
     memories = json.loads(listing.stdout)
@@ -50,9 +62,8 @@ def test_chat_json_then_memory_list_in_a_new_process():
     facts = [m["text"] for m in memories if m["kind"] == "fact"]
     assert turns[0] == "I am allergic to peanuts." and len(turns) == 4
     assert facts == ["I am allergic to peanuts."]
-    assert (
-        cli("memory", "list", "--user", "u2", "--persona", PERSONA, "--json").stdout.strip() == "[]"
-    )
+    other = cli("memory", "list", "--user", "u2", "--persona", PERSONA, "--json")
+    assert other.stdout.strip() == "[]"
 
 
 def test_plain_chat_streams_text_and_delete_all_forgets():
@@ -154,25 +165,28 @@ def test_compare_kinds_and_a_persona_grid_give_one_json_object_per_column():
     assert all(c["checks"] is not None for c in columns)
 
 
-def test_errors_exit_non_zero_with_a_message(monkeypatch):
-    """An unknown persona and an unreachable server each exit 1 with a one-line reason."""
-    missing = cli("chat", "--persona", "nobody", "hi")
-    assert missing.returncode == 1 and "no persona 'nobody'" in missing.stderr
-    import os
-
-    env = dict(
-        os.environ,
-        PERSONALAB_BACKEND="openai",
-        PERSONALAB_MAX_RETRIES="0",
-        OPENAI_BASE_URL=f"http://127.0.0.1:{free_port()}/v1",
-    )
-    down = cli("chat", "--persona", PERSONA, "hi", env=env)
-    assert down.returncode == 1 and "cannot reach" in down.stderr
-    assert "Traceback" not in down.stderr
-    gone = cli(
-        "chat", "--persona", PERSONA, "hi", env=dict(os.environ, PERSONALAB_GGUF_PATH="x.gguf")
-    )
-    assert gone.returncode == 1 and "GGUF file not found" in gone.stderr
+@pytest.mark.parametrize(
+    "env, reason",
+    [
+        ({}, "no persona 'nobody'"),
+        (
+            {
+                "PERSONALAB_BACKEND": "openai",
+                "PERSONALAB_MAX_RETRIES": "0",
+                "OPENAI_BASE_URL": f"http://127.0.0.1:{free_port()}/v1",
+            },
+            "cannot reach",
+        ),
+        ({"PERSONALAB_GGUF_PATH": "x.gguf"}, "GGUF file not found"),
+    ],
+    ids=["unknown persona", "unreachable server", "missing gguf"],
+)
+def test_errors_exit_1_with_a_one_line_reason(env, reason):
+    """A chat that cannot be answered exits 1 with the reason on stderr and no traceback."""
+    persona = "nobody" if not env else PERSONA
+    out = cli("chat", "--persona", persona, "hi", env=dict(os.environ, **env))
+    assert out.returncode == 1 and reason in out.stderr
+    assert "Traceback" not in out.stderr
 
 
 def test_personas_lists_the_library():

@@ -4,6 +4,9 @@ import pytest
 
 from personalab import ColumnKind, Engine, MemoryStore, PersonaLibrary, open_client
 from tests.conftest import LIBRARY
+from tests.helpers import FullDiskClient
+
+pytestmark = pytest.mark.slow  # the real bundled model
 
 
 @pytest.fixture
@@ -19,7 +22,7 @@ def engine(store, offline_backend, settings):
 def test_an_earlier_fact_is_recalled_into_a_later_prompt(
     tmp_path, embedder, offline_backend, settings, persona
 ):
-    """A fact told in one process shapes a reply in another: as a fact, with its source turn."""
+    """A fact told in one process enters a reply's prompt in another, with its source turn."""
     import subprocess
     import sys
 
@@ -34,15 +37,21 @@ def test_an_earlier_fact_is_recalled_into_a_later_prompt(
     subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
     later = Engine(MemoryStore(open_client(folder), embedder), offline_backend, settings)
     reply = later.reply("ana", persona, "Which nuts can I snack on after my long run?", "friday")
-    text = reply.read()
+    reply.read()
 
     facts = [f.memory.text for f in reply.plan.facts]
     assert facts[0] == "I am allergic to peanuts." and len(facts) == 2
     assert '"I am allergic to peanuts."' in reply.plan.messages[0].content
     source = later.store.get("ana", persona.id, reply.plan.facts[0].memory.sources[0])
     assert source.text == "I am allergic to peanuts." and source.session == "monday"
-    assert text.strip()
-    assert reply.stats.first_token_s > 0 and reply.stats.chunks > 1
+
+
+def test_a_reply_streams_in_chunks_and_records_its_timings(engine, persona):
+    """The real model's reply arrives in several chunks; the reply records when the first came."""
+    reply = engine.reply("ana", persona, "Which nuts can I snack on after my long run?", "s")
+    chunks = list(reply)
+    assert len(chunks) > 1 and "".join(chunks).strip()
+    assert reply.stats.chunks == len(chunks) and reply.stats.first_token_s > 0
 
 
 def test_each_exchange_is_remembered_with_role_time_and_session(engine, store, persona):
@@ -99,8 +108,6 @@ def test_a_failed_memory_write_keeps_the_reply(
     tmp_path, embedder, offline_backend, settings, persona
 ):
     """When the disk is full the reply is still delivered, with the reason it was not saved."""
-    from tests.test_memory import FullDiskClient
-
     store = MemoryStore(FullDiskClient(open_client(tmp_path / "m")), embedder)
     reply = Engine(store, offline_backend, settings).reply("ana", persona, "hello", "s")
     assert reply.read().strip()
@@ -158,8 +165,8 @@ def test_a_new_turn_and_its_facts_are_sized_for_the_prompt_when_written(
     engine.remember("ana", persona.id, [NewMemory(said, "user", "s1")])
     engine.remember("ana", persona.id, [NewMemory("Try Kruste on Main Street.", "assistant", "s1")])
     asked: list[str] = []
-    tokenize = offline_backend._tokenize
-    monkeypatch.setattr(offline_backend, "_tokenize", lambda t: asked.append(t) or tokenize(t))
+    tokenize = offline_backend.tokenize
+    monkeypatch.setattr(offline_backend, "tokenize", lambda t: asked.append(t) or tokenize(t))
     message = "And for a birthday cake?"
     recalled = engine.recall("ana", persona, message, "s1")
     plan = engine.plan(ColumnKind.PERSONALIZED, message, persona, recalled)
@@ -167,3 +174,15 @@ def test_a_new_turn_and_its_facts_are_sized_for_the_prompt_when_written(
     assert [t.text for t in plan.history] == [said, "Try Kruste on Main Street."]
     headers = (FACTS_HEADER, EPISODES_HEADER)  # the same in every prompt: counted once
     assert asked and all(message in t or t in headers for t in asked)
+
+
+def test_the_score_formula_shown_is_the_one_the_recall_uses(store, settings, persona):
+    """The prompt's details state the recall policy's own weights, so a changed weight shows."""
+    from dataclasses import replace
+
+    from personalab.retrieval import Recall
+
+    engine = Engine(store, None, settings)
+    engine.policy = replace(engine.policy, dense_weight=0.4)
+    plan = engine.plan(ColumnKind.PERSONALIZED, "Hello", persona, Recall([], [], []))
+    assert "0.4 × dense + 0.6 × keyword" in plan.to_json()["score_formula"]

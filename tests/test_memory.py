@@ -6,6 +6,7 @@ from contextlib import closing
 import pytest
 
 from personalab import MemoryStore, MemoryStoreError, NewMemory, open_client
+from tests.helpers import FullDiskClient
 
 
 def say(store, user, persona, *texts, session="s1"):
@@ -172,30 +173,6 @@ def test_an_unusable_memory_folder_gives_a_clear_error(tmp_path):
     blocker.write_text("x")
     with pytest.raises(MemoryStoreError, match="PERSONALAB_MEMORY_DIR"):
         open_client(blocker / "memory")
-
-
-class FullDiskClient:
-    """Fault injection: a real Chroma client whose collections fail to add as a full disk does."""
-
-    def __init__(self, client):
-        self.client = client
-
-    def __getattr__(self, name):
-        return getattr(self.client, name)
-
-    def get_or_create_collection(self, *args, **kwargs):
-        collection = self.client.get_or_create_collection(*args, **kwargs)
-
-        class Full:
-            def __getattr__(self, name):
-                return getattr(collection, name)
-
-            def add(self, **kwargs):
-                raise OSError(28, "No space left on device")
-
-            upsert = add
-
-        return Full()
 
 
 def test_a_full_disk_is_reported_plainly(tmp_path, embedder):

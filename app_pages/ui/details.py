@@ -155,10 +155,7 @@ def show_details(
                     hide_index=True,
                     width="stretch",
                 )
-                st.caption(
-                    "score = 0.4 × dense + 0.6 × keyword (each scaled 0-1 among candidates) "
-                    "+ 0.05 × recency + half the best neighbouring turn's score"
-                )
+                st.caption(prompt.get("score_formula", ""))
             else:
                 st.write("No earlier turn was recalled for this message.")
             if prompt["recent_turns"]:

@@ -9,21 +9,17 @@ import streamlit as st
 
 from app_pages.ui.details import plain
 from personalab import (
-    EmbeddedBackend,
+    ChatBackend,
     Embedder,
     Engine,
-    Judge,
     MemoryStore,
     Persona,
     PersonaLibrary,
     Settings,
     SettingsError,
-    backend_from_settings,
-    open_client,
+    compose,
 )
-from personalab.backends import judge_backend
 from personalab.cards import export
-from personalab.chroma import open_server
 from personalab.discovery import Discovery, gguf_folders
 from personalab.library import BrokenPersonaFile
 
@@ -37,14 +33,18 @@ def _embedder(name: str) -> Embedder:
 @st.cache_resource(show_spinner=False)
 def _store(path: str, embedder_name: str, chroma_url: str, token: str) -> MemoryStore:
     """One store per folder or server, shared by all sessions (with its in-process mirrors)."""
-    if chroma_url:
-        return MemoryStore(open_server(chroma_url, token), _embedder(embedder_name), shared=True)
-    return MemoryStore(open_client(path), _embedder(embedder_name))
+    where = base_settings().replace(
+        memory_dir=Path(path), embedder=embedder_name, chroma_url=chroma_url, chroma_token=token
+    )
+    return compose.store_from_settings(where, _embedder(embedder_name))
 
 
 @st.cache_resource(show_spinner="Loading the offline model…", max_entries=2)
-def _offline_backend(gguf_path: str, n_ctx: int, n_threads: int) -> EmbeddedBackend:
-    return EmbeddedBackend(gguf_path, n_ctx=n_ctx, n_threads=n_threads)
+def _offline_backend(gguf_path: str, n_ctx: int, n_threads: int) -> ChatBackend:
+    base = base_settings()
+    return compose.backend_from_settings(
+        base.replace(backend="offline", gguf_path=gguf_path, n_ctx=n_ctx, n_threads=n_threads)
+    )
 
 
 @st.cache_resource(show_spinner=False)
@@ -121,6 +121,7 @@ def embedder(s: Settings) -> Embedder:
 
 
 def store(s: Settings) -> MemoryStore:
+    """The store for the memory folder (or server) and embedder the settings name."""
     return _store(str(s.memory_dir.resolve()), s.embedder, s.chroma_url, s.chroma_token)
 
 
@@ -129,6 +130,10 @@ def engine(s: Settings) -> Engine:
     if s.backend == "offline":
         backend = _offline_backend(s.gguf_path, s.n_ctx, s.n_threads)
     else:
-        backend = backend_from_settings(s)  # cheap to build: nothing to cache
-    judge = judge_backend(s)
-    return Engine(store(s), backend, s, judge=Judge(judge) if judge else None)
+        backend = compose.backend_from_settings(s)  # cheap to build: nothing to cache
+    return compose.engine_from_settings(s, store(s), backend)
+
+
+def memory_engine(s: Settings) -> Engine:
+    """An engine over the store with no chat model: recall, facts and memory work only."""
+    return compose.engine_from_settings(s, store(s), None)

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import streamlit as st
 
 from app_pages.ui.details import plain
-from app_pages.ui.resources import base_settings, discovery, settings, store
+from app_pages.ui.resources import base_settings, discovery, memory_engine, settings
 from app_pages.ui.resources import personas as library_personas
-from personalab import Engine, MemoryStoreError, Persona, Settings
+from personalab import MemoryStoreError, Persona, Settings
 from personalab.discovery import FoundModel
 from personalab.seeding import ensure_seeded
 
@@ -111,9 +111,7 @@ def require_persona(ctx: Context) -> Persona:
     if ctx.settings.seed_personas and key not in seeded:
         try:
             with st.spinner(f"Loading what {plain(ctx.persona.name)} said before…"):
-                ensure_seeded(
-                    Engine(store(ctx.settings), None, ctx.settings), ctx.user, ctx.persona
-                )
+                ensure_seeded(memory_engine(ctx.settings), ctx.user, ctx.persona)
             seeded.add(key)
         except MemoryStoreError as exc:  # the page still works; the memory error shows there
             st.warning(f"The persona's earlier history was not loaded: {plain(str(exc))}")

@@ -12,7 +12,7 @@ from personalab import PersonaLabError
 from personalab.attribution import Source, attribute, word_diff
 from personalab.columns import stream_columns
 from personalab.safe_text import safe_markdown
-from personalab.votes import Vote, VoteBook
+from personalab.votes import Vote, VoteBook, win_rates
 
 TITLES = {
     "generic": "Generic: no persona, no memory",
@@ -33,29 +33,21 @@ def run_round(
     In a blind vote the columns come in a random order, unlabelled. Returns the finished
     round, or None (with the reason shown) when nothing could start.
     """
-    replies, meta = [], []
     try:
-        by_persona: dict[str, list] = {}
-        for persona, kind in columns:
-            by_persona.setdefault(persona.id, [persona, []])[1].append(kind)
-        for persona, kinds in by_persona.values():
-            for reply in engine.compare(user, persona, message, session, kinds):
-                replies.append(reply)
-                meta.append({"persona": persona.id, "persona_name": persona.name})
+        answered = engine.answer_columns(user, message, session, columns)
     except PersonaLabError as exc:
         st.error(f"No reply: {plain(str(exc))}", icon=":material/error:")
         return None
+    replies = [reply for _, reply in answered]
+    meta = [{"persona": p.id, "persona_name": p.name} for p, _ in answered]
+    several = len({p.id for p, _ in answered}) > 1
     if blind:
         shuffled = random.sample(range(len(replies)), len(replies))
         replies, meta = [replies[i] for i in shuffled], [meta[i] for i in shuffled]
     boxes = st.columns(len(replies), border=True)
     bodies = []
     for n, (box, reply, info) in enumerate(zip(boxes, replies, meta, strict=True)):
-        title = (
-            f"Answer {LETTERS[n]}"
-            if blind
-            else _title(reply.plan.kind.value, info, len(by_persona) > 1)
-        )
+        title = f"Answer {LETTERS[n]}" if blind else _title(reply.plan.kind.value, info, several)
         with box:
             st.markdown(f"**{title}**")
             bodies.append(st.empty())
@@ -150,6 +142,27 @@ def _cast(round_: dict, shown: list[dict], winner: str) -> None:
         st.error(f"The vote was not saved: {plain(str(exc))}")
     round_["voted"] = winner
     round_.setdefault("votes", []).append(vote.to_json())
+
+
+def vote_tally(settings, persona_id: str | None = None) -> None:
+    """The blind votes so far as win rates with 95 % Wilson intervals (one persona, or all)."""
+    try:
+        votes = VoteBook(resources.store(settings)).all()
+    except PersonaLabError as exc:
+        st.error(f"The votes could not be read: {plain(str(exc))}")
+        return
+    rates = [r for r in win_rates(votes) if persona_id in (None, r.persona)]
+    if not rates:
+        st.caption("No blind votes yet: turn on *Blind vote* on Compare and vote.")
+        return
+    rows = []
+    for r in rates:
+        low, high = r.interval
+        rows.append({"persona": r.persona, "answer": TITLES.get(r.kind, r.kind), "model": r.model,
+                     "wins": r.wins, "votes": r.games, "win rate": f"{r.rate:.0%}",
+                     "95 % interval": f"{low:.0%}-{high:.0%}"})  # fmt: skip
+    st.dataframe(rows, hide_index=True, width="stretch")
+    st.caption("A tie or *both bad* counts as a vote for each answer shown, and a win for none.")
 
 
 def what_changed(round_: dict) -> None:

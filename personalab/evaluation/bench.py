@@ -199,11 +199,10 @@ def run(
 
         figures["latency"] = latency(embedder, settings, sizes, queries, data)
     if what in ("all", "faithfulness", "defaults"):
-        from personalab.backends import backend_from_settings, judge_backend
-        from personalab.judge import Judge
+        from personalab.compose import backend_from_settings, judge_from_settings
 
         backend = backend_from_settings(settings)
-        judged = judge_backend(settings)
+        judge = judge_from_settings(settings)
         if what == "defaults":
             figures["defaults"] = faithfulness.defaults_grid(backend, embedder, settings, samples=4)
         else:
@@ -212,7 +211,7 @@ def run(
                 embedder,
                 settings,
                 split,
-                judge=Judge(judged) if judged else None,
+                judge=judge,
                 progress=log,
             )
     if what in ("all", "compare"):

@@ -9,6 +9,8 @@ from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 from personalab.evaluation.serving import CHROMIUM, launch_chromium, serve_app
 
+pytestmark = pytest.mark.slow  # a real browser and the real model
+
 # A reply is ~1-5 s on an idle 2-core machine (the first one also loads the models), but
 # llama.cpp slows down sharply when other processes compete for the cores: be generous.
 REPLY_TIMEOUT_MS = 300_000

@@ -1,0 +1,90 @@
+"""The composition point: the embedder, store, models, judge and engine that settings name."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the heavy modules load only when something is built
+    from personalab.backends import ChatBackend
+    from personalab.embedding import Embedder
+    from personalab.engine import Engine
+    from personalab.judge import Judge
+    from personalab.library import PersonaLibrary
+    from personalab.memory import MemoryStore
+    from personalab.settings import Settings
+
+
+def library_from_settings(settings: Settings) -> PersonaLibrary:
+    """The persona library in the folder settings name."""
+    from personalab.library import PersonaLibrary
+
+    return PersonaLibrary(settings.personas_dir)
+
+
+def embedder_from_settings(settings: Settings) -> Embedder:
+    """The sentence embedder settings name (the bundled MiniLM by default)."""
+    from personalab.embedding import Embedder
+
+    return Embedder(settings.embedder)
+
+
+def store_from_settings(settings: Settings, embedder: Embedder) -> MemoryStore:
+    """The store settings name: a Chroma server when PERSONALAB_CHROMA_URL is set, else the
+    memory folder (held by this process alone)."""
+    from personalab.chroma import open_server
+    from personalab.memory import MemoryStore, open_client
+
+    if settings.chroma_url:
+        client = open_server(settings.chroma_url, settings.chroma_token)
+        return MemoryStore(client, embedder, shared=True)
+    return MemoryStore(open_client(settings.memory_dir), embedder)
+
+
+def backend_from_settings(settings: Settings) -> ChatBackend:
+    """The chat model settings.backend names, built from the other settings."""
+    from personalab.backends import EmbeddedBackend, OpenAIBackend
+
+    if settings.backend == "openai":
+        return OpenAIBackend(
+            model=settings.openai_model,
+            api_key=settings.openai_api_key,
+            base_url=settings.openai_base_url,
+            timeout_s=settings.timeout_s,
+            max_retries=settings.max_retries,
+            context_window=settings.n_ctx,
+        )
+    return EmbeddedBackend(settings.gguf_path, n_ctx=settings.n_ctx, n_threads=settings.n_threads)
+
+
+def judge_backend(settings: Settings) -> ChatBackend | None:
+    """The judge's model when PERSONALAB_JUDGE_MODEL is set (its own server and key)."""
+    if not settings.judge_model:
+        return None
+    from personalab.backends import OpenAIBackend
+
+    return OpenAIBackend(
+        model=settings.judge_model,
+        api_key=settings.judge_api_key or settings.openai_api_key,
+        base_url=settings.judge_base_url or settings.openai_base_url,
+        timeout_s=settings.timeout_s,
+        max_retries=settings.max_retries,
+    )
+
+
+def judge_from_settings(settings: Settings) -> Judge | None:
+    """The LLM judge settings set up, or None."""
+    from personalab.judge import Judge
+
+    backend = judge_backend(settings)
+    return Judge(backend) if backend else None
+
+
+def engine_from_settings(
+    settings: Settings, store: MemoryStore, backend: ChatBackend | None
+) -> Engine:
+    """The engine over a store and a chat model (None: recall and memory only), with the
+    judge settings set up."""
+    from personalab.engine import Engine
+
+    judge = judge_from_settings(settings) if backend is not None else None
+    return Engine(store, backend, settings, judge=judge)

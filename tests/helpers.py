@@ -1,0 +1,117 @@
+"""Test doubles shared by the suite: a scripted model, a faulty server, a full disk."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+
+from personalab.backends import ChatMessage, GenerationOptions
+
+
+class ScriptedBackend:
+    """A chat backend that replays given chunks, registered like a real one (simonw/llm's
+    MockModel): `enqueue([...chunks])` per reply, in order. It records what it was sent and
+    how many chunks each reply had handed out before its reader stopped."""
+
+    is_local = True
+    bundled = False
+    steers = False
+    concurrent = False
+
+    def __init__(self, *replies: list[str], name: str = "scripted", context_window: int = 2048):
+        self.name = name
+        self.context_window = context_window
+        self.replies: list[list[str]] = [list(r) for r in replies]
+        self.calls: list[tuple[list[ChatMessage], GenerationOptions]] = []
+        self.handed_out: list[int] = []
+
+    def enqueue(self, chunks: list[str]) -> ScriptedBackend:
+        """Queue the chunks of one more reply."""
+        self.replies.append(list(chunks))
+        return self
+
+    def stream(self, messages: list[ChatMessage], options: GenerationOptions) -> Iterator[str]:
+        if not self.replies:
+            raise AssertionError("ScriptedBackend: no reply enqueued for this call")
+        chunks = self.replies.pop(0)
+        self.calls.append((list(messages), options))
+        self.handed_out.append(0)
+        for chunk in chunks:
+            self.handed_out[-1] += 1
+            yield chunk
+
+    def count_tokens(self, text: str) -> int:
+        """A word count stands in for a tokenizer."""
+        return len(text.split())
+
+
+class FaultServer:
+    """Fault injection: a loopback HTTP server answering every request with one scripted fault."""
+
+    def __init__(self, status: int, body: dict | None = None, cut_stream: bool = False):
+        self.requests = 0
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                outer.requests += 1
+                self.rfile.read(int(self.headers.get("content-length", 0)))
+                if cut_stream:
+                    self.send_response(200)
+                    self.send_header("content-type", "text/event-stream")
+                    self.send_header("content-length", "100000")
+                    self.end_headers()
+                    chunk = {
+                        "id": "1",
+                        "object": "chat.completion.chunk",
+                        "created": 0,
+                        "model": "m",
+                        "choices": [{"index": 0, "delta": {"content": "Half"}}],
+                    }
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                    self.wfile.flush()
+                    self.connection.close()  # cut mid-way
+                    return
+                payload = json.dumps(body or {"error": {"message": "nope"}}).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(payload)))
+                self.send_header("retry-after-ms", "10")
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+
+class FullDiskClient:
+    """Fault injection: a real Chroma client whose collections fail to add as a full disk does."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+    def get_or_create_collection(self, *args, **kwargs):
+        collection = self.client.get_or_create_collection(*args, **kwargs)
+
+        class Full:
+            def __getattr__(self, name):
+                return getattr(collection, name)
+
+            def add(self, **kwargs):
+                raise OSError(28, "No space left on device")
+
+            upsert = add
+
+        return Full()
