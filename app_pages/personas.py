@@ -5,14 +5,7 @@ import streamlit as st
 from app_pages.ui import persona_form, resources
 from app_pages.ui.details import plain
 from personalab import PersonaError
-from personalab.cards import MAX_IMPORT_BYTES, import_file, remap
-
-EXPORTS = {
-    "yaml": ("YAML", "yaml", "application/yaml"),
-    "card-v2": ("Card V2", "json", "application/json"),
-    "card-v3": ("Card V3", "json", "application/json"),
-    "card-png": ("Card PNG", "png", "image/png"),
-}
+from personalab.cards import EXPORTS, MAX_IMPORT_BYTES, import_file, remap
 
 
 def _done(action):
@@ -83,7 +76,8 @@ with browse:
             persona_form.yaml_editor(lib, chosen)
         with out:
             avatar = lib.avatar(chosen)
-            for fmt, (label, ext, mime) in EXPORTS.items():
+            for fmt, spec in EXPORTS.items():
+                label, ext, mime = spec.label, spec.extension, spec.mime
                 try:
                     data = resources.exported(chosen, fmt, avatar)
                 except PersonaError as exc:

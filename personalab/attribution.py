@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import difflib
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from personalab.embedding import Embedder
+from personalab.sentences import split_sentences
 
 THRESHOLD = 0.45  # cosine at which a sentence is taken to draw on a source (see the note)
 
@@ -37,19 +37,13 @@ class Attributed:
         }
 
 
-def split_sentences(text: str) -> list[str]:
-    """Sentences and list items of an answer, as written."""
-    parts = re.split(r"(?<=[.!?])\s+|\n+", text)
-    return [p.strip() for p in parts if re.search(r"[^\W_]", p)]
-
-
 def source_units(sources: list[Source]) -> list[Source]:
     """Long sources (a profile field with many items) split into their sentences or items."""
     units = []
     for source in sources:
-        for piece in re.split(r";\s+|(?<=[.!?])\s+", source.text):
-            if len(piece.strip()) > 3:
-                units.append(Source(source.label, piece.strip()))
+        for piece in split_sentences(source.text, lines=False, semicolons=True):
+            if len(piece) > 3:
+                units.append(Source(source.label, piece))
     return units
 
 

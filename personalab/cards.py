@@ -23,7 +23,28 @@ from personalab.personas import MAX_ITEM_CHARS, MAX_TEXT_CHARS, Persona, parse_p
 MAX_IMPORT_BYTES = 10 * 1024 * 1024
 MAX_FACTS = 100
 ROLES = ("assistant", "user")
-EXPORT_FORMATS = ("yaml", "card-v2", "card-v3", "card-png")
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    """A format a persona exports to: its name, what people call it, its file type."""
+
+    name: str
+    label: str
+    extension: str
+    mime: str
+
+
+EXPORTS = {
+    f.name: f
+    for f in (
+        ExportFormat("yaml", "YAML", "yaml", "application/yaml"),
+        ExportFormat("card-v2", "Card V2", "json", "application/json"),
+        ExportFormat("card-v3", "Card V3", "json", "application/json"),
+        ExportFormat("card-png", "Card PNG", "png", "image/png"),
+    )
+}
+EXPORT_FORMATS = tuple(EXPORTS)
 SOURCES = {  # formats kept as card data: the default mapping, and how `about` names the source
     "card-v1": ("assistant", "a Character Card V1"),
     "card-v2": ("assistant", "a Character Card V2"),

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from personalab.records import Memory
+from personalab.sentences import split_sentences
 from personalab.terms import find, groups
 
 LANGUAGES = {
@@ -124,9 +125,7 @@ def count_words(text: str) -> int:
 
 def count_sentences(text: str) -> int:
     """Sentences end at . ! ? or the end of the text; list markers do not end one."""
-    body = _LIST_MARKER.sub(" ", text)
-    parts = re.split(r"[.!?]+(?=\s|$)", body)
-    return sum(1 for p in parts if re.search(r"[^\W_]", p))
+    return len(split_sentences(_LIST_MARKER.sub(" ", text), lines=False))
 
 
 def detect_language(text: str) -> str:

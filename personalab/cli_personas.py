@@ -10,10 +10,10 @@ from pathlib import Path
 from personalab.errors import PersonaError
 from personalab.settings import Settings
 
-FORMATS = ("yaml", "card-v2", "card-v3", "card-png")
-
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
+    from personalab.cards import EXPORT_FORMATS
+
     persona = sub.add_parser("persona", help="list, show, import, export or delete personas")
     psub = persona.add_subparsers(required=True, metavar="ACTION")
 
@@ -40,7 +40,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     exp = psub.add_parser("export", help="write a persona as YAML, Card V2/V3 JSON or Card PNG")
     exp.add_argument("persona", help="persona id or name")
-    exp.add_argument("--format", choices=FORMATS, default="yaml")
+    exp.add_argument("--format", choices=EXPORT_FORMATS, default="yaml")
     exp.add_argument("--out", type=Path, help="file to write (default: standard output)")
     exp.set_defaults(run=_export)
 

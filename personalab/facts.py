@@ -10,6 +10,7 @@ from itertools import compress
 
 from personalab.fact_rules import CATEGORIES, RULES, SINGLE, TOPIC_SYNONYMS
 from personalab.keyword import terms
+from personalab.sentences import split_sentences
 
 __all__ = ["CATEGORIES", "SINGLE", "Candidate", "Judge", "classify", "extract", "sentences"]
 
@@ -204,9 +205,8 @@ _ABOUT_ME = re.compile(
 
 
 def sentences(text: str) -> list[str]:
-    """Split a message into sentences (and lines)."""
-    parts = re.split(r"(?<=[.!?])\s+|\n+|;\s+", text)
-    return [p.strip() for p in parts if len(p.strip()) > 2]
+    """Split a message into sentences, lines and semicolon clauses of three letters or more."""
+    return [p for p in split_sentences(text, semicolons=True) if len(p) > 2]
 
 
 def pieces(text: str) -> list[str]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 from personalab.backends import ChatBackend, ChatMessage, GenerationOptions
 from personalab.checks import Check, CheckReport, check_reply
+from personalab.sentences import ends_sentence
 from personalab.terms import resolve
 
 
@@ -126,7 +126,7 @@ def guarded(
             for chunk in stream:
                 text += chunk
                 yield chunk
-                if final or not rules or not _sentence_done(chunk):
+                if final or not rules or not ends_sentence(chunk):
                     continue
                 if not check_reply(text, rules).passed:
                     stopped = True
@@ -140,7 +140,3 @@ def guarded(
             return
         yield f"\n\n*[guard: that attempt {'; '.join(failures)}; trying again]*\n\n"
         current = messages[:-1] + [feedback(messages[-1], failures, rules)]
-
-
-def _sentence_done(chunk: str) -> bool:
-    return bool(re.search(r"[.!?\n]", chunk))

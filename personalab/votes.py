@@ -8,9 +8,8 @@ import uuid
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 
-from personalab.chroma import reason
-from personalab.errors import MemoryStoreError
 from personalab.memory import MemoryStore
+from personalab.side import SideCollection
 
 COLLECTION = "personalab-votes"
 OUTCOMES = ("win", "tie", "both_bad")
@@ -71,19 +70,10 @@ class VoteBook:
 
     def __init__(self, store: MemoryStore):
         self.store = store
-        self._votes = None
-
-    def _collection(self):
-        if self._votes is None:
-            try:
-                self._votes = self.store.client.get_or_create_collection(
-                    COLLECTION, embedding_function=None
-                )
-            except Exception as exc:
-                raise MemoryStoreError(f"cannot open the votes: {reason(exc)}") from exc
-        return self._votes
+        self.records = SideCollection(store.client, COLLECTION, "the votes")
 
     def add(self, vote: Vote) -> Vote:
+        """Keep a vote (its time set now if it has none)."""
         if vote.winner not in (*vote.shown, *OUTCOMES[1:]):
             raise ValueError(f"the winner must be one of the shown columns, not {vote.winner!r}")
         vote = Vote(
@@ -91,22 +81,14 @@ class VoteBook:
         )
         meta = {"persona": vote.persona, "model": vote.model, "shown": ",".join(vote.shown),
                 "winner": vote.winner, "at": vote.at}  # fmt: skip
-        try:
-            self._collection().add(
-                ids=[uuid.uuid4().hex], embeddings=[[0.0]], metadatas=[meta], documents=["vote"]
-            )
-        except Exception as exc:
-            raise MemoryStoreError(f"could not save the vote: {reason(exc)}") from exc
+        self.records.put(uuid.uuid4().hex, meta, "vote", replace=False)
         return vote
 
     def all(self) -> list[Vote]:
-        try:
-            found = self._collection().get(include=["metadatas"])
-        except Exception as exc:
-            raise MemoryStoreError(f"could not read the votes: {reason(exc)}") from exc
+        """Every vote kept."""
         return [
             Vote(m["persona"], m["model"], tuple(m["shown"].split(",")), m["winner"], m["at"])
-            for m in found["metadatas"]
+            for m in self.records.metadatas()
         ]
 
 
