@@ -73,6 +73,37 @@ def bundled_gguf_path() -> Path:
 COUNT_CACHE = 20_000  # texts whose token counts the in-process backend remembers
 
 
+@dataclass
+class PromptStats:
+    """What llama.cpp did with the last prompt: its tokens, and how many it had to evaluate
+    (the rest came from the live context or the state cache of an earlier prompt's prefix)."""
+
+    tokens: int = 0
+    evaluated: int = 0
+
+    @property
+    def reused(self) -> int:
+        return self.tokens - self.evaluated
+
+
+def _counting_llama(base: type) -> type:
+    """Llama that records, per generation, the prompt's length and the tokens it evaluated."""
+
+    class CountingLlama(base):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.prompt_stats = PromptStats()
+            self.awaiting_prompt = False
+
+        def eval(self, tokens):
+            if self.awaiting_prompt:  # the first eval of a generation is its prompt's suffix
+                self.awaiting_prompt = False
+                self.prompt_stats = PromptStats(self.n_tokens + len(tokens), len(tokens))
+            return super().eval(tokens)
+
+    return CountingLlama
+
+
 class EmbeddedBackend:
     """A GGUF model run in-process by llama.cpp; one generation at a time (guarded by a lock)."""
 
@@ -80,18 +111,24 @@ class EmbeddedBackend:
     steers = True
     concurrent = False  # one generation at a time: columns queue
 
-    def __init__(self, gguf_path: str | Path = "", n_ctx: int = 2048, n_threads: int = 0):
+    def __init__(
+        self,
+        gguf_path: str | Path = "",
+        n_ctx: int = 2048,
+        n_threads: int = 0,
+        prefix_cache_mb: int = 256,
+    ):
         path = Path(gguf_path).expanduser() if gguf_path else bundled_gguf_path()
         if not path.is_file():
             raise BackendError(
                 f"GGUF file not found: {path}. Give the path of a .gguf model file, "
                 "or leave it empty for the bundled SmolLM2-135M-Instruct"
             )
-        from llama_cpp import Llama
+        from llama_cpp import Llama, LlamaRAMCache
 
         threads = n_threads or os.cpu_count() or 1
         try:
-            self._llama = Llama(
+            self._llama = _counting_llama(Llama)(
                 model_path=str(path),
                 n_ctx=n_ctx,
                 n_threads=threads,
@@ -100,6 +137,10 @@ class EmbeddedBackend:
             )
         except (ValueError, RuntimeError) as exc:
             raise BackendError(f"cannot load {path.name} with llama.cpp: {exc}") from exc
+        if prefix_cache_mb > 0:
+            # KV states of recent prompts: a prompt that starts like one of them (the same
+            # persona and facts) evaluates only what follows the shared prefix.
+            self._llama.set_cache(LlamaRAMCache(capacity_bytes=prefix_cache_mb << 20))
         self.bundled = not gguf_path
         self.name = path.stem if gguf_path else "SmolLM2-135M-Instruct (bundled, offline)"
         self.path = path
@@ -107,8 +148,14 @@ class EmbeddedBackend:
         self._lock = threading.Lock()
         self._counts: dict[str, int] = {}
 
+    @property
+    def last_prompt(self) -> PromptStats:
+        """The last prompt's length and how much of it was evaluated anew."""
+        return self._llama.prompt_stats
+
     def stream(self, messages: list[ChatMessage], options: GenerationOptions) -> Iterator[str]:
         with self._lock:
+            self._llama.awaiting_prompt = True
             try:
                 chunks = self._llama.create_chat_completion(
                     messages=[{"role": m.role, "content": m.content} for m in messages],

@@ -32,7 +32,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
     from personalab import compose
     from personalab.evaluation import harness, runs
-    from personalab.evaluation.bench import LOCOMO
+    from personalab.evaluation.common import LOCOMO
 
     needs_model = args.task in ("preference", "winrate")
     judge = compose.judge_from_settings(settings)

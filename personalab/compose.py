@@ -53,7 +53,12 @@ def backend_from_settings(settings: Settings) -> ChatBackend:
             max_retries=settings.max_retries,
             context_window=settings.n_ctx,
         )
-    return EmbeddedBackend(settings.gguf_path, n_ctx=settings.n_ctx, n_threads=settings.n_threads)
+    return EmbeddedBackend(
+        settings.gguf_path,
+        n_ctx=settings.n_ctx,
+        n_threads=settings.n_threads,
+        prefix_cache_mb=settings.prefix_cache_mb,
+    )
 
 
 def judge_backend(settings: Settings) -> ChatBackend | None:

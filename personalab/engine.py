@@ -30,6 +30,10 @@ class ReplyStats:
     first_token_s: float
     total_s: float
     chunks: int
+    # The prompt's tokens and how many the model took from its cache of earlier prefixes
+    # (in-process llama.cpp only; 0 where the backend does not say).
+    prompt_tokens: int = 0
+    reused_tokens: int = 0
 
     @property
     def chunks_per_s(self) -> float:
@@ -42,6 +46,8 @@ class ReplyStats:
             "total_s": round(self.total_s, 4),
             "chunks": self.chunks,
             "chunks_per_s": round(self.chunks_per_s, 2),
+            "prompt_tokens": self.prompt_tokens,
+            "reused_tokens": self.reused_tokens,
         }
 
 
@@ -111,7 +117,7 @@ class Reply:
             yield self.text
             return
         start = time.perf_counter()
-        first, parts = 0.0, []
+        first, parts, prompt = 0.0, [], None
         if self.guard is not None:
             self.guard_log = GuardLog()
             source = guarded(
@@ -127,12 +133,19 @@ class Reply:
         for chunk in source:
             if not parts:
                 first = time.perf_counter() - start
+                prompt = getattr(self.backend, "last_prompt", None)  # read while it is ours
             parts.append(chunk)
             yield chunk
         self.text = "".join(parts).strip()
         if self.guard_log is not None and self.guard_log.attempts:
             self.text = self.guard_log.attempts[-1].text  # the markers and earlier tries go
-        self.stats = ReplyStats(first, time.perf_counter() - start, len(parts))
+        self.stats = ReplyStats(
+            first,
+            time.perf_counter() - start,
+            len(parts),
+            prompt.tokens if prompt else 0,
+            prompt.reused if prompt else 0,
+        )
         self.report = check_reply(self.text, self.checks)
         if self.on_complete is not None:
             try:

@@ -35,6 +35,9 @@ class Settings:
     models_dir: str = ""  # one more folder to look for GGUF files in (besides the usual ones)
     n_ctx: int = 2048
     n_threads: int = 0  # 0: all cores
+    # KV states of recent prompts kept by the in-process model, so a prompt that starts like an
+    # earlier one (the same persona and facts) evaluates only the new part; 0 turns it off.
+    prefix_cache_mb: int = 256
     openai_api_key: str = field(default="", repr=False)
     openai_base_url: str = ""
     openai_model: str = "gpt-4o-mini"

@@ -18,8 +18,14 @@ def reply_caption(data: dict) -> str:
     stats = data.get("stats") or {}
     if not stats:
         return data.get("model", "")
+    reused = stats.get("reused_tokens", 0)
+    cached = (
+        f" ({reused} of {stats['prompt_tokens']} prompt tokens from the prefix cache)"
+        if reused > 0
+        else ""
+    )
     return (
-        f"{data['model']} · first token {stats['first_token_s']:.2f} s · "
+        f"{data['model']} · first token {stats['first_token_s']:.2f} s{cached} · "
         f"{stats['total_s']:.1f} s in all · {stats['chunks_per_s']:.1f} tokens/s"
     )
 

@@ -9,9 +9,9 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.ui.details import plain
-from personalab.evaluation import harness, runs
+from personalab.evaluation import common, harness, runs
 
-LOCOMO = str(Path(__file__).resolve().parents[3] / "shared" / "data" / "locomo10.json")
+LOCOMO = str(common.LOCOMO)
 
 
 def start(task: str, work: harness.Workspace, options: dict, meta: dict) -> dict:

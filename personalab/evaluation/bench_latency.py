@@ -11,7 +11,7 @@ from personalab.backends import EmbeddedBackend
 from personalab.embedding import Embedder
 from personalab.engine import Engine
 from personalab.evaluation import bench_memory, probes
-from personalab.evaluation.bench import QUESTIONS, corpus, log, summary
+from personalab.evaluation.common import QUESTIONS, corpus, log, summary
 from personalab.memory import MemoryStore, open_client
 from personalab.personas import Persona
 from personalab.prompts import ColumnKind

@@ -17,7 +17,7 @@ from personalab import folder_lock
 from personalab.chroma import open_server
 from personalab.embedding import Embedder
 from personalab.engine import Engine
-from personalab.evaluation.bench import QUESTIONS, corpus, summary
+from personalab.evaluation.common import QUESTIONS, corpus, summary
 from personalab.evaluation.serving import free_port, running
 from personalab.memory import MemoryStore, open_client
 from personalab.personas import Persona
