@@ -3,7 +3,7 @@
 import streamlit as st
 
 from app_pages.ui import details, replies, resources, sidebar
-from personalab.safe_text import safe_markdown
+from personalab.text.safe import safe_markdown
 
 ctx = sidebar.context()
 persona = sidebar.require_persona(ctx)

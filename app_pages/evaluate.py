@@ -6,7 +6,7 @@ from app_pages.ui import eval_view, resources, sidebar, stage
 from app_pages.ui.details import plain
 from personalab import PersonaLabError
 from personalab.compose import judge_from_settings
-from personalab.evaluation import harness, runs
+from personalab.evaluation import TASKS, harness, runs
 
 ctx = sidebar.context()
 state = st.session_state
@@ -26,7 +26,7 @@ HELP = {
     "locomo": "LoCoMo turn-evidence recall at k = 5, 10, 25, 50 per question category.",
 }
 left, right = st.columns([1, 2])
-task = left.radio("Evaluation", harness.TASKS, key="eval_task")
+task = left.radio("Evaluation", TASKS, key="eval_task")
 right.write(HELP[task])
 default = {"recall": 0, "locomo": 2}.get(task, 5)
 limit = right.number_input("Sample (items per set; 0 = all)", 0, 1000, default, key="eval_limit")

@@ -5,7 +5,7 @@ import streamlit as st
 from app_pages.ui import persona_form, resources
 from app_pages.ui.details import plain
 from personalab import PersonaError
-from personalab.cards import EXPORTS, MAX_IMPORT_BYTES, import_file, remap
+from personalab.personas.cards import EXPORTS, MAX_IMPORT_BYTES, import_file, remap
 
 
 def _done(action):

@@ -2,6 +2,6 @@
 
 import sys
 
-from personalab.cli import main
+from personalab.cli.main import main
 
 sys.exit(main())

@@ -5,25 +5,25 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the heavy modules load only when something is built
-    from personalab.backends import ChatBackend
-    from personalab.embedding import Embedder
+    from personalab.embedding.embedder import Embedder
     from personalab.engine import Engine
-    from personalab.judge import Judge
-    from personalab.library import PersonaLibrary
-    from personalab.memory import MemoryStore
+    from personalab.memory.store import MemoryStore
+    from personalab.models.backends import ChatBackend
+    from personalab.personas.library import PersonaLibrary
+    from personalab.replies.judge import Judge
     from personalab.settings import Settings
 
 
 def library_from_settings(settings: Settings) -> PersonaLibrary:
     """The persona library in the folder settings name."""
-    from personalab.library import PersonaLibrary
+    from personalab.personas.library import PersonaLibrary
 
     return PersonaLibrary(settings.personas_dir)
 
 
 def embedder_from_settings(settings: Settings) -> Embedder:
     """The sentence embedder settings name (the bundled MiniLM by default)."""
-    from personalab.embedding import Embedder
+    from personalab.embedding.embedder import Embedder
 
     return Embedder(settings.embedder)
 
@@ -31,8 +31,8 @@ def embedder_from_settings(settings: Settings) -> Embedder:
 def store_from_settings(settings: Settings, embedder: Embedder) -> MemoryStore:
     """The store settings name: a Chroma server when PERSONALAB_CHROMA_URL is set, else the
     memory folder (held by this process alone)."""
-    from personalab.chroma import open_server
-    from personalab.memory import MemoryStore, open_client
+    from personalab.memory.chroma import open_server
+    from personalab.memory.store import MemoryStore, open_client
 
     if settings.chroma_url:
         client = open_server(settings.chroma_url, settings.chroma_token)
@@ -42,7 +42,7 @@ def store_from_settings(settings: Settings, embedder: Embedder) -> MemoryStore:
 
 def backend_from_settings(settings: Settings) -> ChatBackend:
     """The chat model settings.backend names, built from the other settings."""
-    from personalab.backends import EmbeddedBackend, OpenAIBackend
+    from personalab.models.backends import EmbeddedBackend, OpenAIBackend
 
     if settings.backend == "openai":
         return OpenAIBackend(
@@ -65,7 +65,7 @@ def judge_backend(settings: Settings) -> ChatBackend | None:
     """The judge's model when PERSONALAB_JUDGE_MODEL is set (its own server and key)."""
     if not settings.judge_model:
         return None
-    from personalab.backends import OpenAIBackend
+    from personalab.models.backends import OpenAIBackend
 
     return OpenAIBackend(
         model=settings.judge_model,
@@ -78,7 +78,7 @@ def judge_backend(settings: Settings) -> ChatBackend | None:
 
 def judge_from_settings(settings: Settings) -> Judge | None:
     """The LLM judge settings set up, or None."""
-    from personalab.judge import Judge
+    from personalab.replies.judge import Judge
 
     backend = judge_backend(settings)
     return Judge(backend) if backend else None

@@ -7,19 +7,19 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
-from personalab.backends import ChatBackend, GenerationOptions
-from personalab.checks import Check, CheckReport, check_reply, checks_for_fact
 from personalab.errors import MemoryStoreError, PersonaLabError
-from personalab.factbook import FactBook, FactChange
-from personalab.facts import pieces
-from personalab.facts_llm import LLMFactExtractor
-from personalab.guard import GuardLog, GuardPolicy, guarded
-from personalab.judge import Judge, Verdict
-from personalab.memory import MemoryStore
-from personalab.personas import Persona
+from personalab.facts.book import FactBook, FactChange
+from personalab.facts.extract import pieces
+from personalab.facts.llm import LLMFactExtractor
+from personalab.memory.store import MemoryStore
+from personalab.models.backends import ChatBackend, GenerationOptions
+from personalab.personas.model import Persona
 from personalab.prompts import Budget, ColumnKind, PromptPlan, build, count_tokens, counted_texts
+from personalab.recall.ranking import Recall, RecallPolicy, recall
 from personalab.records import Memory, NewMemory
-from personalab.retrieval import Recall, RecallPolicy, recall
+from personalab.replies.checks import Check, CheckReport, check_reply, checks_for_fact
+from personalab.replies.guard import GuardLog, GuardPolicy, guarded
+from personalab.replies.judge import Judge, Verdict
 from personalab.settings import Settings
 
 

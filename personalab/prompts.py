@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
 
-from personalab.backends import ChatMessage
 from personalab.errors import PersonaLabError
-from personalab.personas import Persona
+from personalab.models.backends import ChatMessage
+from personalab.personas.model import Persona
+from personalab.recall.ranking import within_budget
 from personalab.records import Memory, ScoredMemory
-from personalab.retrieval import within_budget
 
 GENERIC_SYSTEM = "You are a helpful assistant. Answer clearly and briefly."
 PERSONALIZED_RULES = (

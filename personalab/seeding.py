@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 from personalab.engine import Engine, Saved
-from personalab.facts import Candidate, extract
-from personalab.personas import Persona
+from personalab.facts.extract import Candidate, extract
+from personalab.personas.model import Persona
 from personalab.records import Memory, NewMemory
 
 SEED_SESSION = "seed"

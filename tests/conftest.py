@@ -97,8 +97,8 @@ def llama_server():
     """llama.cpp's own OpenAI-compatible server serving the bundled GGUF on 127.0.0.1."""
     import sys
 
-    from personalab.backends import bundled_gguf_path
     from personalab.evaluation.serving import free_port, running
+    from personalab.models.backends import bundled_gguf_path
 
     port = free_port()
     url = f"http://127.0.0.1:{port}/v1"
@@ -139,6 +139,6 @@ def chroma_server(tmp_path_factory):
 def server_store(chroma_server, embedder):
     """A MemoryStore on the shared Chroma server, as several app processes would use it."""
     from personalab import MemoryStore
-    from personalab.chroma import open_server
+    from personalab.memory.chroma import open_server
 
     return MemoryStore(open_server(chroma_server, CHROMA_TOKEN), embedder, shared=True)

@@ -7,7 +7,7 @@ import json
 import threading
 from collections.abc import Iterator
 
-from personalab.backends import ChatMessage, GenerationOptions
+from personalab.models.backends import ChatMessage, GenerationOptions
 
 
 class ScriptedBackend:

@@ -1,6 +1,6 @@
 """Attribution of an answer's sentences to persona fields and facts, and the word diff."""
 
-from personalab.attribution import Source, attribute, word_diff
+from personalab.replies.attribution import Source, attribute, word_diff
 
 SOURCES = [
     Source("Constraints", "She is strictly vegan and eats no meat."),
@@ -9,7 +9,7 @@ SOURCES = [
 
 
 def test_a_sentence_restating_a_persona_field_is_traced_to_it(embedder):
-    """"Since you're vegan, skip the meat." is traced to the Constraints field."""
+    """ "Since you're vegan, skip the meat." is traced to the Constraints field."""
     found = attribute("Since you're vegan, skip the meat. The weather is nice.", SOURCES, embedder)
     assert found[0].source is not None and found[0].source.label == "Constraints"
 

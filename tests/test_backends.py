@@ -3,8 +3,8 @@
 import pytest
 
 from personalab import BackendError, ChatMessage, EmbeddedBackend, GenerationOptions, OpenAIBackend
-from personalab.backends import bundled_gguf_path
 from personalab.evaluation.serving import free_port
+from personalab.models.backends import bundled_gguf_path
 from tests.helpers import FaultServer
 
 HELLO = [ChatMessage("user", "Say hello in one short sentence.")]

@@ -16,8 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, PngImagePlugin
 
-from personalab import card_files, cards
-from personalab.cards import (
+from personalab.errors import PersonaError
+from personalab.personas import card_io as card_files
+from personalab.personas import cards
+from personalab.personas.cards import (
     MAX_IMPORT_BYTES,
     ImportedPersona,
     card_json,
@@ -25,9 +27,8 @@ from personalab.cards import (
     import_file,
     remap,
 )
-from personalab.errors import PersonaError
-from personalab.library import PersonaLibrary
-from personalab.personas import Persona, parse_persona
+from personalab.personas.library import PersonaLibrary
+from personalab.personas.model import Persona, parse_persona
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "cards"

@@ -7,8 +7,8 @@ import pytest
 import yaml
 
 from personalab import PersonaLibrary
-from personalab.checks import Check, check_reply, checks_for_fact, run_check
 from personalab.records import Memory
+from personalab.replies.checks import Check, check_reply, checks_for_fact, run_check
 from tests.conftest import LIBRARY, run_cli
 
 CASES = yaml.safe_load((Path(__file__).parent / "fixtures" / "check_cases.yaml").read_text())

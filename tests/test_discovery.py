@@ -5,9 +5,9 @@ import threading
 import time
 from pathlib import Path
 
-from personalab.backends import bundled_gguf_path
-from personalab.discovery import Discovery, discover
 from personalab.evaluation.serving import free_port
+from personalab.models.backends import bundled_gguf_path
+from personalab.models.discovery import Discovery, discover
 
 
 class OddServer:

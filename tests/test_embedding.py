@@ -8,7 +8,7 @@ import sys
 import numpy as np
 
 from personalab import Embedder
-from personalab.embedding import bundled_model_path
+from personalab.embedding.embedder import bundled_model_path
 
 TEXTS = [
     "I have coeliac disease, so anything with wheat makes me ill.",

@@ -158,7 +158,7 @@ def test_a_new_turn_and_its_facts_are_sized_for_the_prompt_when_written(
     the next prompt asks it only about the new message."""
     from personalab import NewMemory
     from personalab.prompts import EPISODES_HEADER, FACTS_HEADER
-    from personalab.retrieval import Recall
+    from personalab.recall.ranking import Recall
 
     engine.plan(ColumnKind.PERSONALIZED, "Hello", persona, Recall([], [], []))  # the profile
     said = "I'm allergic to sesame. Which bakery near the office should I try?"
@@ -180,7 +180,7 @@ def test_the_score_formula_shown_is_the_one_the_recall_uses(store, settings, per
     """The prompt's details state the recall policy's own weights, so a changed weight shows."""
     from dataclasses import replace
 
-    from personalab.retrieval import Recall
+    from personalab.recall.ranking import Recall
 
     engine = Engine(store, None, settings)
     engine.policy = replace(engine.policy, dense_weight=0.4)

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from personalab import Judge, OpenAIBackend
 from personalab.evaluation import harness, runs
 from personalab.evaluation.report import write_report
-from personalab.judge import compare_pair
+from personalab.replies.judge import compare_pair
 from tests.conftest import ROOT, run_cli
 
 

@@ -7,9 +7,10 @@ import pytest
 import yaml
 
 from personalab import FactBook, NewMemory
+from personalab.evaluation.fact_training import train
 from personalab.evaluation.probes import DATA
-from personalab.fact_model import FactModel, train
-from personalab.facts import classify, extract
+from personalab.facts.extract import classify, extract
+from personalab.facts.model import FactModel
 
 
 @pytest.mark.parametrize(
@@ -175,8 +176,8 @@ def test_facts_are_kept_per_user(store):
 
 
 def test_the_shipped_fact_model_is_what_training_on_the_dev_sentences_gives(embedder, tmp_path):
-    """data/fact_model.json is reproduced by `python -m personalab.fact_model` from the dev
-    data as it is now (a change to that data without training again fails here)."""
+    """facts/fact_model.json is what `python -m personalab.evaluation.fact_training` gives from
+    the dev data as it is now (a change to that data without training again fails here)."""
     shipped = FactModel.load(embedder)
     assert shipped is not None
     train(embedder, tmp_path / "model.json")

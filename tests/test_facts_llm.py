@@ -5,7 +5,7 @@ import json
 import pytest
 
 from personalab import FactBook, NewMemory, OpenAIBackend, PersonaLabError
-from personalab.facts_llm import LLMFactExtractor, parse_operations
+from personalab.facts.llm import LLMFactExtractor, parse_operations
 from personalab.records import Memory
 
 KNOWN = {"f1": Memory("id-1", "I live in Leeds.", "user", 1.0, "s", "u", "p", kind="fact")}

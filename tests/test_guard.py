@@ -4,8 +4,8 @@ fixed texts lives in test_guard_logic.py)."""
 import pytest
 
 from personalab import ColumnKind, Engine, PersonaLibrary
-from personalab.checks import check_reply
-from personalab.guard import GuardLog, GuardPolicy, guarded, hard
+from personalab.replies.checks import check_reply
+from personalab.replies.guard import GuardLog, GuardPolicy, guarded, hard
 from tests.conftest import LIBRARY
 
 pytestmark = pytest.mark.slow

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from personalab import Judge, OpenAIBackend, PersonaLabError
-from personalab.judge import CRITERIA, parse_verdict
+from personalab.replies.judge import CRITERIA, parse_verdict
 
 
 def test_a_well_formed_verdict_is_parsed():

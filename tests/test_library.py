@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from personalab import PersonaError, PersonaLibrary
-from personalab.personas import parse_persona
+from personalab.personas.model import parse_persona
 from tests.conftest import run_cli as cli
 
 

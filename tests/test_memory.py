@@ -142,7 +142,7 @@ def test_the_keyword_index_survives_a_restart_and_a_delete(tmp_path, embedder):
     kept, dropped = say(first, "ana", "coach", "The Acme invoice is paid", "Globex pays late")
     first.delete("ana", "coach", [dropped.id])
     assert first.scope("ana", "coach").keyword.search("Globex", 5) == []
-    from personalab import folder_lock
+    from personalab.memory import lock as folder_lock
 
     folder_lock.release(folder)  # hand the folder over to the next process
     code = (
@@ -259,7 +259,7 @@ def test_a_memory_written_and_deleted_in_one_batch_is_nowhere(store):
 def test_keyword_search_holds_in_more_scopes_than_writers_kept_open(store):
     """Writers stay open for the last few scopes written; a scope whose writer was closed
     still finds its old turns and takes new ones, deletes included."""
-    from personalab.keyword import OPEN_WRITERS
+    from personalab.memory.keyword import OPEN_WRITERS
 
     users = [f"user{n}" for n in range(OPEN_WRITERS + 2)]
     for user in users:
@@ -295,7 +295,7 @@ def test_a_held_write_another_thread_deletes_stays_deleted(store):
 def test_a_batch_keeps_its_scope_while_many_others_are_read(store):
     """A scope a batch is writing to stays in memory however many other scopes are read
     meanwhile, so its held write still reaches Chroma at the end."""
-    from personalab.memory import MAX_SCOPES
+    from personalab.memory.store import MAX_SCOPES
 
     with store.batch("ana", "p"):
         (held,) = say(store, "ana", "p", "Written while others were read.")

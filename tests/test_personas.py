@@ -3,7 +3,8 @@
 import pytest
 
 from personalab import Persona, PersonaError, PersonaLibrary
-from personalab.personas import parse_persona, slugify
+from personalab.personas.model import parse_persona
+from personalab.text.slug import slugify
 from tests.conftest import LIBRARY
 
 

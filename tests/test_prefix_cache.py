@@ -2,8 +2,14 @@
 
 import pytest
 
-from personalab import ChatMessage, ColumnKind, EmbeddedBackend, Engine, GenerationOptions
-from personalab import PersonaLibrary
+from personalab import (
+    ChatMessage,
+    ColumnKind,
+    EmbeddedBackend,
+    Engine,
+    GenerationOptions,
+    PersonaLibrary,
+)
 from tests.conftest import LIBRARY
 
 pytestmark = pytest.mark.slow  # the real bundled model

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from personalab import ColumnKind, PersonaLabError
-from personalab.personas import parse_persona
+from personalab.personas.model import parse_persona
 from personalab.prompts import Budget, build
 from personalab.records import Memory, ScoredMemory
 

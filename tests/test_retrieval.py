@@ -6,8 +6,8 @@ from pathlib import Path
 import yaml
 
 from personalab import Engine, NewMemory, RecallPolicy
+from personalab.recall.ranking import fuse, recall, recency, within_budget
 from personalab.records import Memory, ScoredMemory
-from personalab.retrieval import fuse, recall, recency, within_budget
 
 NOW = 1_800_000_000.0
 DAY = 86400.0
@@ -127,14 +127,14 @@ def test_assistant_turns_are_not_recalled_on_their_own_by_default(store, setting
 
 def test_health_and_diet_facts_rank_ahead_of_equally_similar_ones(store, settings):
     """Facts a reply could break get a small lift over other facts of similar relevance."""
-    from personalab.factbook import FactBook
+    from personalab.facts.book import FactBook
 
     book = FactBook(store)
     for text in ("I love going to the cinema.", "I'm allergic to shellfish."):
         turn = store.remember("ana", "p", [NewMemory(text, "user", "s")])[0]
         book.learn("ana", "p", turn)
     vector = store.embedder.embed_one("Plan a fun Friday evening out for me.")
-    from personalab.retrieval import rank_facts
+    from personalab.recall.ranking import rank_facts
 
     ranked = rank_facts(store.scope("ana", "p"), vector)
     allergy = next(h for h in ranked if "shellfish" in h.memory.text)
@@ -143,8 +143,8 @@ def test_health_and_diet_facts_rank_ahead_of_equally_similar_ones(store, setting
 
 def test_a_fact_worded_as_a_limit_ranks_ahead_of_an_equally_similar_one(store):
     """'So the house has to be silent until 2 pm' is a constraint whatever its category."""
-    from personalab.factbook import FactBook
-    from personalab.retrieval import rank_facts
+    from personalab.facts.book import FactBook
+    from personalab.recall.ranking import rank_facts
 
     book = FactBook(store)
     for text in (

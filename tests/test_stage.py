@@ -1,13 +1,12 @@
 """The comparison stage in the app: columns, grid, blind votes, presenter mode, export, safety."""
 
-import json
 import re
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from personalab import NewMemory, PersonaLibrary
-from personalab.votes import Vote, VoteBook
+from personalab.stage.votes import Vote, VoteBook
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow  # the stage with the real model
@@ -114,7 +113,7 @@ def test_a_session_exports_and_reopens_read_only():
     at.chat_input(key="compare_message").set_value("Plan my Sunday.").run()
     downloads = {b.label: b for b in at.get("download_button")}
     assert {"Export Markdown", "Export JSON"} <= set(downloads)
-    from personalab.transcript import read_session, session_json, session_markdown
+    from personalab.stage.transcript import read_session, session_json, session_markdown
 
     rounds = at.session_state["compare_rounds"][f"tester\0{PERSONA}"]
     exported = session_json(rounds, "tester")

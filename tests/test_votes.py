@@ -1,6 +1,6 @@
 """Blind-vote tallies: win rates per persona, kind and model, with Wilson intervals."""
 
-from personalab.votes import Vote, wilson, win_rates
+from personalab.stage.votes import Vote, wilson, win_rates
 
 
 def test_the_wilson_interval_matches_the_textbook_value():

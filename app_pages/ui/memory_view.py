@@ -8,9 +8,9 @@ import streamlit as st
 
 from app_pages.ui.details import plain
 from personalab import Engine, MemoryStore, MemoryStoreError, Persona
-from personalab.personas import slugify
 from personalab.records import Memory, parse_export, select
 from personalab.seeding import reset_demo
+from personalab.text.slug import slugify
 
 
 def filtered(memories: list[Memory]) -> list[Memory]:

@@ -8,8 +8,8 @@ from pydantic import ValidationError
 
 from app_pages.ui.details import plain
 from personalab import Persona, PersonaError
-from personalab.library import PersonaLibrary
-from personalab.personas import LIST_FIELDS, describe_validation_error, validation_messages
+from personalab.personas.library import PersonaLibrary
+from personalab.personas.model import LIST_FIELDS, describe_validation_error, validation_messages
 
 TEXT = {"name": 120, "summary": 500, "style": 2000, "assistant_role": 4000}
 LABELS = {

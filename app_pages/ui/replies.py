@@ -9,7 +9,7 @@ import streamlit as st
 
 from app_pages.ui.details import plain, show_details
 from personalab import PersonaLabError, Reply
-from personalab.safe_text import safe_markdown
+from personalab.text.safe import safe_markdown
 
 T = TypeVar("T")
 FACTS_WAIT_S = 20.0  # after the reply has streamed, how long to show "updating facts"

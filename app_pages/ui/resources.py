@@ -19,9 +19,9 @@ from personalab import (
     SettingsError,
     compose,
 )
-from personalab.cards import export
-from personalab.discovery import Discovery, gguf_folders
-from personalab.library import BrokenPersonaFile
+from personalab.models.discovery import Discovery, gguf_folders
+from personalab.personas.cards import export
+from personalab.personas.library import BrokenPersonaFile
 
 
 # Heavy objects: built once per process, shared by every session (each is thread-safe).

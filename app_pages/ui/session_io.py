@@ -7,7 +7,7 @@ import streamlit as st
 from app_pages.ui import stage
 from app_pages.ui.details import plain
 from personalab import PersonaLabError
-from personalab.transcript import read_session, session_json, session_markdown
+from personalab.stage.transcript import read_session, session_json, session_markdown
 
 EXPORTS = (  # label, writer, file suffix, MIME type, icon
     ("Markdown", session_markdown, "md", "text/markdown", ":material/description:"),

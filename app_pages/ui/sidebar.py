@@ -12,7 +12,7 @@ from app_pages.ui.details import plain
 from app_pages.ui.resources import base_settings, discovery, memory_engine, settings
 from app_pages.ui.resources import personas as library_personas
 from personalab import MemoryStoreError, Persona, Settings
-from personalab.discovery import FoundModel
+from personalab.models.discovery import FoundModel
 from personalab.seeding import ensure_seeded
 
 BACKEND_LABELS = {"offline": "Offline (llama.cpp)", "openai": "OpenAI-compatible server"}

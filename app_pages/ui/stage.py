@@ -9,10 +9,10 @@ import streamlit as st
 from app_pages.ui import resources
 from app_pages.ui.details import plain, reply_caption, show_checks, show_details
 from personalab import PersonaLabError
-from personalab.attribution import Source, attribute, word_diff
-from personalab.columns import stream_columns
-from personalab.safe_text import safe_markdown
-from personalab.votes import Vote, VoteBook, win_rates
+from personalab.replies.attribution import Source, attribute, word_diff
+from personalab.stage.columns import stream_columns
+from personalab.stage.votes import Vote, VoteBook, win_rates
+from personalab.text.safe import safe_markdown
 
 TITLES = {
     "generic": "Generic: no persona, no memory",

@@ -1,1 +1,3 @@
-"""Measurements: memory overhead, model speed and app start (`python -m personalab bench`)."""
+"""Measurements: evaluations (`eval`), benchmarks (`bench`) and the report built from their runs."""
+
+TASKS = ("recall", "preference", "winrate", "locomo")  # what `eval` and the Evaluate page run

@@ -11,12 +11,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from personalab.backends import EmbeddedBackend, GenerationOptions
-from personalab.embedding import Embedder
+from personalab.embedding.embedder import Embedder
 from personalab.engine import Engine
 from personalab.evaluation import bench_facts, faithfulness, locomo, probes
 from personalab.evaluation.common import LOCOMO, QUESTIONS, log
-from personalab.memory import MemoryStore, open_client
+from personalab.memory.store import MemoryStore, open_client
+from personalab.models.backends import EmbeddedBackend, GenerationOptions
 from personalab.settings import Settings
 
 
@@ -43,7 +43,7 @@ def model_speed(settings: Settings, runs: int = 5) -> dict:
     """Time to first token and tokens/s: through the engine vs calling llama.cpp directly."""
     from llama_cpp import Llama
 
-    from personalab.library import PersonaLibrary
+    from personalab.personas.library import PersonaLibrary
 
     folder = Path(tempfile.mkdtemp(prefix="personalab-bench-"))
     try:

@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from personalab.embedding import Embedder
+from personalab.embedding.embedder import Embedder
 from personalab.evaluation.probes import DATA, load_turns
-from personalab.fact_model import FactModel
-from personalab.factbook import SAME_FACT, FactBook
-from personalab.facts import SINGLE, extract, sentences
-from personalab.memory import MemoryStore, open_client
+from personalab.facts.book import SAME_FACT, FactBook
+from personalab.facts.extract import SINGLE, extract, sentences
+from personalab.facts.model import FactModel
+from personalab.memory.store import MemoryStore, open_client
 from personalab.records import Memory, NewMemory
 
 # The floor: every sentence in which the speaker speaks of themselves, that is not a question

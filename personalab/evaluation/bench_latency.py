@@ -7,13 +7,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from personalab.backends import EmbeddedBackend
-from personalab.embedding import Embedder
+from personalab.embedding.embedder import Embedder
 from personalab.engine import Engine
 from personalab.evaluation import bench_memory, probes
 from personalab.evaluation.common import QUESTIONS, corpus, log, summary
-from personalab.memory import MemoryStore, open_client
-from personalab.personas import Persona
+from personalab.memory.store import MemoryStore, open_client
+from personalab.models.backends import EmbeddedBackend
+from personalab.personas.model import Persona
 from personalab.prompts import ColumnKind
 from personalab.records import NewMemory
 from personalab.settings import Settings

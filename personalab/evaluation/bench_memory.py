@@ -13,14 +13,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from personalab import folder_lock
-from personalab.chroma import open_server
-from personalab.embedding import Embedder
+from personalab.embedding.embedder import Embedder
 from personalab.engine import Engine
 from personalab.evaluation.common import QUESTIONS, corpus, summary
 from personalab.evaluation.serving import free_port, running
-from personalab.memory import MemoryStore, open_client
-from personalab.personas import Persona
+from personalab.memory import lock as folder_lock
+from personalab.memory.chroma import open_server
+from personalab.memory.store import MemoryStore, open_client
+from personalab.personas.model import Persona
 from personalab.records import Memory, NewMemory, parse_export
 from personalab.settings import Settings
 
@@ -198,10 +198,10 @@ _FIRST_TURN = """
 import json, sys, time
 t0 = time.perf_counter()
 from pathlib import Path
-from personalab.embedding import Embedder
+from personalab.embedding.embedder import Embedder
 from personalab.engine import Engine
-from personalab.memory import MemoryStore, open_client
-from personalab.personas import Persona
+from personalab.memory.store import MemoryStore, open_client
+from personalab.personas.model import Persona
 from personalab.settings import Settings
 settings = Settings.load()
 store = MemoryStore(open_client(Path(sys.argv[1])), Embedder(settings.embedder))

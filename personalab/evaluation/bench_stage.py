@@ -14,15 +14,15 @@ from pathlib import Path
 
 import openai
 
-from personalab.backends import EmbeddedBackend, OpenAIBackend, bundled_gguf_path
-from personalab.columns import stream_columns
-from personalab.embedding import Embedder
+from personalab.embedding.embedder import Embedder
 from personalab.engine import Engine
 from personalab.evaluation.serving import ROOT, free_port, running
-from personalab.library import PersonaLibrary
-from personalab.memory import MemoryStore, open_client
+from personalab.memory.store import MemoryStore, open_client
+from personalab.models.backends import EmbeddedBackend, OpenAIBackend, bundled_gguf_path
+from personalab.personas.library import PersonaLibrary
 from personalab.prompts import ColumnKind
 from personalab.settings import Settings
+from personalab.stage.columns import stream_columns
 
 LLAMA_SERVER = Path(os.environ.get("PERSONALAB_LLAMA_SERVER", ROOT / ".cache" / "llama-server"))
 QUESTIONS = [

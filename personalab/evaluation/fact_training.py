@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from personalab.embedding import Embedder
-from personalab.fact_model import WEIGHTS
+from personalab.embedding.embedder import Embedder
+from personalab.facts.model import WEIGHTS
 
 DATA = Path(__file__).parent / "data"
 PENALTY = 0.25  # L2 on the weights (not the bias), as sklearn's C=4

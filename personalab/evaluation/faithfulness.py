@@ -13,13 +13,13 @@ from pathlib import Path
 
 import yaml
 
-from personalab.backends import ChatBackend
-from personalab.embedding import Embedder
+from personalab.embedding.embedder import Embedder
 from personalab.engine import Engine
-from personalab.judge import Judge
-from personalab.library import PersonaLibrary
-from personalab.memory import MemoryStore, open_client
+from personalab.memory.store import MemoryStore, open_client
+from personalab.models.backends import ChatBackend
+from personalab.personas.library import PersonaLibrary
 from personalab.prompts import ColumnKind
+from personalab.replies.judge import Judge
 from personalab.settings import Settings
 
 DATA = Path(__file__).parent / "data" / "constraint_probes.yaml"

@@ -11,22 +11,21 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from personalab.backends import ChatBackend
-from personalab.checks import Check, check_reply
-from personalab.embedding import Embedder
+from personalab.embedding.embedder import Embedder
 from personalab.engine import Engine
 from personalab.evaluation import probes as preference
-from personalab.judge import Judge, compare_pair
-from personalab.library import PersonaLibrary
-from personalab.memory import MemoryStore, open_client
-from personalab.personas import Persona
+from personalab.memory.store import MemoryStore, open_client
+from personalab.models.backends import ChatBackend
+from personalab.personas.library import PersonaLibrary
+from personalab.personas.model import Persona
 from personalab.prompts import ColumnKind
 from personalab.records import NewMemory
+from personalab.replies.checks import Check, check_reply
+from personalab.replies.judge import Judge, compare_pair
 from personalab.seeding import seed
 from personalab.settings import Settings
-from personalab.votes import WinRate
+from personalab.stage.votes import WinRate
 
-TASKS = ("recall", "preference", "winrate", "locomo")
 SETTINGS = {  # retrieval settings compared by the recall task
     "fused": {},
     "dense only": {"dense_weight": 1.0},

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from personalab.embedding import Embedder
-from personalab.memory import MemoryStore, open_client
+from personalab.embedding.embedder import Embedder
+from personalab.memory.store import MemoryStore, open_client
+from personalab.recall.ranking import RecallPolicy, recall
 from personalab.records import NewMemory
-from personalab.retrieval import RecallPolicy, recall
 
 KS = (5, 10, 25, 50)
 METHODS = ("dense", "bm25", "fused")

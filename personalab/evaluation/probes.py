@@ -13,14 +13,14 @@ from pathlib import Path
 
 import yaml
 
-from personalab.backends import EmbeddedBackend
-from personalab.embedding import Embedder
+from personalab.embedding.embedder import Embedder
 from personalab.engine import Engine
-from personalab.memory import MemoryStore, open_client
-from personalab.personas import Persona
+from personalab.memory.store import MemoryStore, open_client
+from personalab.models.backends import EmbeddedBackend
+from personalab.personas.model import Persona
 from personalab.prompts import ColumnKind
+from personalab.recall.ranking import recency, within_budget
 from personalab.records import NewMemory, ScoredMemory
-from personalab.retrieval import recency, within_budget
 from personalab.settings import Settings
 
 DATA = Path(__file__).parent / "data"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from personalab.evaluation import bench_facts
 from personalab.evaluation.locomo import DRAGON, KS
-from personalab.votes import wilson
+from personalab.stage.votes import wilson
 
 BM25_MEASURED = {5: 0.523, 10: 0.589, 25: 0.670, 50: 0.717}  # BM25 on LoCoMo turns (DESIGN.md)
 PREFEVAL = (

@@ -1,0 +1,1 @@
+"""The command line, `python -m personalab`: one module per command group."""

@@ -1,0 +1,10 @@
+"""The fact layer: durable facts found in what a user says (rules, a small model, an LLM),
+kept deduplicated with their history in the fact book."""
+
+from personalab.lazy import exports
+
+__all__ = ["FactBook", "FactChange"]
+__getattr__, __dir__ = exports(
+    __name__,
+    {"FactBook": "book", "FactChange": "book"},
+)

@@ -1,0 +1,10 @@
+"""Conversation memory on Chroma: the store, its client, the in-process mirror and keyword
+index, marks, side collections, write batches and the one-writer folder lock."""
+
+from personalab.lazy import exports
+
+__all__ = ["MemoryStore", "open_client", "open_server"]
+__getattr__, __dir__ = exports(
+    __name__,
+    {"MemoryStore": "store", "open_client": "store", "open_server": "chroma"},
+)

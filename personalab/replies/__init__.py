@@ -1,0 +1,16 @@
+"""What a reply is held to: constraint checks and their term groups, the guard that retries,
+the LLM judge, and attribution of sentences to what the model was told."""
+
+from personalab.lazy import exports
+
+__all__ = ["Check", "CheckReport", "CheckResult", "Judge", "Verdict"]
+__getattr__, __dir__ = exports(
+    __name__,
+    {
+        "Check": "checks",
+        "CheckReport": "checks",
+        "CheckResult": "checks",
+        "Judge": "judge",
+        "Verdict": "judge",
+    },
+)

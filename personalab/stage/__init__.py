@@ -1,0 +1,1 @@
+"""The comparison stage: columns streamed together, blind votes, session transcripts."""

@@ -1,0 +1,1 @@
+"""Text helpers with no dependencies: secret redaction, safe Markdown, sentences, slugs."""
