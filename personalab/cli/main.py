@@ -1,4 +1,4 @@
-"""Command line: scripted chats and comparisons, memory admin, the persona list and benchmarks."""
+"""The command line: the parser, the settings it reads, and the small commands (check, bench)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Persona model with validation, and the PersonaLibrary of personas/*.yaml files."""
+"""The Persona: its fields with validation, the checks it implies, and its YAML form."""
 
 from __future__ import annotations
 
