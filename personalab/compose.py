@@ -42,6 +42,7 @@ def store_from_settings(settings: Settings, embedder: Embedder) -> MemoryStore:
 
 def backend_from_settings(settings: Settings) -> ChatBackend:
     """The chat model settings.backend names, built from the other settings."""
+    from personalab.models import packs
     from personalab.models.backends import EmbeddedBackend, OpenAIBackend
 
     if settings.backend == "openai":
@@ -53,12 +54,14 @@ def backend_from_settings(settings: Settings) -> ChatBackend:
             max_retries=settings.max_retries,
             context_window=settings.n_ctx,
         )
-    return EmbeddedBackend(
-        settings.gguf_path,
-        n_ctx=settings.n_ctx,
-        n_threads=settings.n_threads,
-        prefix_cache_mb=settings.prefix_cache_mb,
+    options = dict(
+        n_ctx=settings.n_ctx, n_threads=settings.n_threads, prefix_cache_mb=settings.prefix_cache_mb
     )
+    if settings.gguf_path:
+        return EmbeddedBackend(settings.gguf_path, **options)
+    pack = packs.find(settings.model)
+    path = packs.locate(pack, packs.packs_dir())  # verified by size and SHA-256, or refused
+    return EmbeddedBackend(path, name=f"{pack.title} (offline)", bundled=True, **options)
 
 
 def judge_backend(settings: Settings) -> ChatBackend | None:

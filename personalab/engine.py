@@ -14,7 +14,16 @@ from personalab.facts.llm import LLMFactExtractor
 from personalab.memory.store import MemoryStore
 from personalab.models.backends import ChatBackend, GenerationOptions
 from personalab.personas.model import Persona
-from personalab.prompts import Budget, ColumnKind, PromptPlan, build, count_tokens, counted_texts
+from personalab.prompts import (
+    ECHO_RULE,
+    INSTRUCTIONS,
+    Budget,
+    ColumnKind,
+    PromptPlan,
+    build,
+    count_tokens,
+    counted_texts,
+)
 from personalab.recall.ranking import Recall, RecallPolicy, recall
 from personalab.records import Memory, NewMemory
 from personalab.replies.checks import Check, CheckReport, check_reply, checks_for_fact
@@ -331,7 +340,7 @@ class Engine:
         facts imply ("I'm allergic to peanuts"), the same for every column."""
         checks = persona.checks() + [c for f in recalled.facts for c in checks_for_fact(f.memory)]
         unique = {(c.constraint, c.forbid, c.max_words, c.language): c for c in checks}
-        return list(unique.values())
+        return [*unique.values(), Check(ECHO_RULE, echo=INSTRUCTIONS, source="prompt")]
 
     def reply(
         self, user: str, persona: Persona, message: str, session: str, remember: bool = True

@@ -24,6 +24,9 @@ PERSONALIZED_RULES = (
 FACTS_HEADER = "What the user has told you about themselves (their words, quoted):"
 EPISODES_HEADER = "Things said in earlier conversations (quoted):"
 REPLY_MARGIN_TOKENS = 32  # chat-template tokens around each message
+# What the model is told, as opposed to what it is told about: a reply must not repeat it.
+INSTRUCTIONS = (GENERIC_SYSTEM, PERSONALIZED_RULES, FACTS_HEADER, EPISODES_HEADER)
+ECHO_RULE = "Answers instead of repeating its instructions"
 
 
 class ColumnKind(StrEnum):

@@ -30,7 +30,9 @@ class Settings:
     # Embedding model: empty for the bundled all-MiniLM-L6-v2, else a sentence-transformers path.
     embedder: str = ""
     backend: str = "offline"
-    # GGUF file for the offline backend: empty means the bundled SmolLM2-135M-Instruct.
+    # The offline model pack (`python -m personalab models list`); chosen by measurement.
+    model: str = "smollm2-135m"
+    # Any GGUF file for the offline backend instead of a pack.
     gguf_path: str = ""
     models_dir: str = ""  # one more folder to look for GGUF files in (besides the usual ones)
     n_ctx: int = 2048

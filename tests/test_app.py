@@ -199,11 +199,12 @@ def test_each_reply_shows_a_badge_per_checked_constraint():
     at = send(start("lena-vegan-marathoner"), "chat_message", "What should I cook tonight?")
     reply = at.chat_message[-1]
     badges = [m.value for m in reply.markdown if "-badge[" in m.value]
-    assert len(badges) == 2
+    assert len(badges) == 3
     assert any("strictly vegan" in b for b in badges) and any("no car" in b for b in badges)
+    assert any("repeating its instructions" in b for b in badges)
     assert all(b.startswith((":green-badge[", ":red-badge[")) for b in badges)
     checks = reply.expander[0].dataframe[-1].value
-    assert list(checks["from"]) == ["persona", "persona"]
+    assert list(checks["from"]) == ["persona", "persona", "prompt"]
     assert any("forbid" in rule and "dairy" in rule for rule in checks["rule"])
 
 

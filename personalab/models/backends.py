@@ -45,7 +45,7 @@ class ChatBackend(Protocol):
 
     name: str
     is_local: bool  # runs on this machine (in process or a loopback server)
-    bundled: bool  # the bundled 135M model: too small to extract facts or judge
+    bundled: bool  # a bundled offline pack: guard on, facts by rules unless asked otherwise
     steers: bool  # honours GenerationOptions.avoid
     concurrent: bool  # can stream several replies at once
     context_window: int
@@ -117,6 +117,8 @@ class EmbeddedBackend:
         n_ctx: int = 2048,
         n_threads: int = 0,
         prefix_cache_mb: int = 256,
+        name: str = "",
+        bundled: bool | None = None,
     ):
         path = Path(gguf_path).expanduser() if gguf_path else bundled_gguf_path()
         if not path.is_file():
@@ -141,8 +143,9 @@ class EmbeddedBackend:
             # KV states of recent prompts: a prompt that starts like one of them (the same
             # persona and facts) evaluates only what follows the shared prefix.
             self._llama.set_cache(LlamaRAMCache(capacity_bytes=prefix_cache_mb << 20))
-        self.bundled = not gguf_path
-        self.name = path.stem if gguf_path else "SmolLM2-135M-Instruct (bundled, offline)"
+        # A bundled pack (a small model): the guard is on and facts come from rules by default.
+        self.bundled = not gguf_path if bundled is None else bundled
+        self.name = name or (path.stem if gguf_path else "SmolLM2-135M-Instruct (bundled, offline)")
         self.path = path
         self.context_window = n_ctx
         self._lock = threading.Lock()

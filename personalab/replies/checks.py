@@ -25,7 +25,8 @@ class Check:
     max_words: int = 0
     max_sentences: int = 0
     language: str = ""  # ISO 639-1 code the reply must be written in
-    source: str = "persona"  # persona | fact
+    echo: tuple[str, ...] = ()  # the instructions a reply must not repeat back
+    source: str = "persona"  # persona | fact | prompt
     private: bool = False  # from a private fact: its words never go to a model off this machine
 
     def to_json(self) -> dict:
@@ -34,6 +35,8 @@ class Check:
             value = getattr(self, name)
             if value:
                 data[name] = list(value) if isinstance(value, tuple) else value
+        if self.echo:
+            data["echo"] = f"no {ECHO_WORDS} words in a row from the instructions"
         return data
 
 
@@ -95,6 +98,11 @@ def run_check(check: Check, text: str) -> CheckResult:
         words = ", ".join(dict.fromkeys(f"“{s.text}”" for s in bad))
         detail = f"names {words}" if bad else "names nothing it rules out"
         return CheckResult(check, not bad, detail, bad, named)
+    if check.echo:
+        spans = echoed(text, check.echo)
+        quoted = " … ".join(f"“{s.text}”" for s in spans[:2])
+        detail = f"repeats its instructions: {quoted}" if spans else "answers in its own words"
+        return CheckResult(check, not spans, detail, spans)
     if check.max_words:
         n = count_words(text)
         return CheckResult(check, n <= check.max_words, f"{n} words (at most {check.max_words})")
@@ -108,6 +116,30 @@ def run_check(check: Check, text: str) -> CheckResult:
         got = LANGUAGES.get(found, found)
         return CheckResult(check, found == check.language, f"written in {got}, asked: {want}")
     return CheckResult(check, True, "nothing to check")
+
+
+ECHO_WORDS = 5  # a run of this many words from the instructions is an echo, not an answer
+_TOKEN = re.compile(r"[^\W_]+")
+
+
+def echoed(text: str, instructions: tuple[str, ...]) -> tuple[Span, ...]:
+    """The stretches of text that repeat ECHO_WORDS or more words of the instructions in a row
+    (any case, any punctuation), merged where they touch."""
+    runs = set()
+    for sentence in instructions:
+        words = [w.lower() for w in _TOKEN.findall(sentence)]
+        runs |= {tuple(words[i : i + ECHO_WORDS]) for i in range(len(words) - ECHO_WORDS + 1)}
+    found = list(_TOKEN.finditer(text))
+    words = [m.group().lower() for m in found]
+    spans: list[list[int]] = []
+    for i in range(len(words) - ECHO_WORDS + 1):
+        if tuple(words[i : i + ECHO_WORDS]) in runs:
+            start, end = found[i].start(), found[i + ECHO_WORDS - 1].end()
+            if spans and start <= spans[-1][1] + 1:
+                spans[-1][1] = end
+            else:
+                spans.append([start, end])
+    return tuple(Span(a, b, text[a:b]) for a, b in spans)
 
 
 def check_reply(text: str, checks: list[Check]) -> CheckReport:

@@ -74,8 +74,9 @@ class GuardLog:
 
 
 def hard(checks: list[Check]) -> list[Check]:
-    """The checks worth another attempt: forbidden terms (length and language are reported)."""
-    return [c for c in checks if c.forbid]
+    """The checks worth another attempt: forbidden terms, and instructions repeated instead of
+    an answer (length and language are reported)."""
+    return [c for c in checks if c.forbid or c.echo]
 
 
 def avoid_words(checks: list[Check]) -> tuple[str, ...]:
@@ -135,7 +136,7 @@ def guarded(
             stream.close()
         report = check_reply(text.strip(), checks)
         log.attempts.append(Attempt(text.strip(), report, time.perf_counter() - began, stopped))
-        failures = [r.detail for r in report.failures if r.check.forbid]
+        failures = [r.detail for r in report.failures if r.check in rules]
         if not failures or final:
             return
         yield f"\n\n*[guard: that attempt {'; '.join(failures)}; trying again]*\n\n"
