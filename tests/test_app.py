@@ -54,36 +54,62 @@ def test_compare_shows_generic_and_personalized_side_by_side():
     assert not generic.expander
 
 
-def test_memory_page_lists_deletes_and_forgets():
-    """Memory: facts and turns are listed; deleting removes them; nothing leaks to another user."""
-    at = send(start(), "chat_message", "I love chess.")
+def memory_page_after(message: str) -> AppTest:
+    """The Memory page after one chat message (a fact, its turn and the reply)."""
+    at = send(start(), "chat_message", message)
     at.switch_page("app_pages/memory.py").run()
+    return at
+
+
+def test_memory_page_lists_the_facts_and_turns_of_a_chat():
+    """Memory: a message stating a fact shows as a fact and a turn, beside the reply's turn."""
+    at = memory_page_after("I love chess.")
     # one fact, two turns, none private, none pinned
     assert [m.value for m in at.metric] == ["1", "2", "0", "0"]
     table = at.dataframe[0].value
-    chess = table[table["text"] == "I love chess."]
-    assert sorted(chess["kind"]) == ["fact", "turn"]
-    at.multiselect[0].set_value(list(chess["id"])).run()
+    assert sorted(table[table["text"] == "I love chess."]["kind"]) == ["fact", "turn"]
+
+
+def test_memory_page_deletes_the_selected_memories():
+    """Memory: the selected fact and turn are deleted, and the counts follow."""
+    at = memory_page_after("I love chess.")
+    table = at.dataframe[0].value
+    at.multiselect[0].set_value(list(table[table["text"] == "I love chess."]["id"])).run()
     assert any("not to 1 turns" in c.value for c in at.caption)  # a fact and a turn
     next(b for b in at.button if b.label.startswith("Delete (2)")).click().run()
     assert [m.value for m in at.metric] == ["0", "1", "0", "0"]
     assert "I love chess." not in list(at.dataframe[0].value["text"])
+
+
+def test_memory_page_shows_another_user_nothing_of_this_one():
+    """Memory: under another user's name, nothing of the first user's chat is listed."""
+    at = memory_page_after("I love chess.")
     at.text_input(key="user").set_value("someone-else").run()
     assert any("Nothing is stored yet" in i.value for i in at.info)
 
 
-def test_new_persona_form_rejects_bad_input_and_saves_good_input(isolated_env):
-    """Personas: an empty name is refused next to the field and writes nothing; a valid persona
-    is saved and selected."""
-    folder = isolated_env / "personas"
-    before = sorted(p.name for p in folder.iterdir())
+def personas_page() -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     at.switch_page("app_pages/personas.py").run()
+    return at
+
+
+def test_new_persona_form_refuses_an_empty_name_and_writes_nothing(isolated_env):
+    """Personas: an empty name is refused next to the field and no file is written."""
+    folder = isolated_env / "personas"
+    before = sorted(p.name for p in folder.iterdir())
+    at = personas_page()
     at.text_area(key="new_about").set_value("Nobody at all")
     next(b for b in at.button if b.label == "Save persona").click().run()
     assert any(e.value == "Name: must not be empty" for e in at.error)
     assert sorted(p.name for p in folder.iterdir()) == before
 
+
+def test_new_persona_form_saves_and_selects_a_valid_persona(isolated_env):
+    """Personas: a valid new persona is written to its own file and selected."""
+    folder = isolated_env / "personas"
+    before = sorted(p.name for p in folder.iterdir())
+    at = personas_page()
     at.text_input(key="new_name").set_value("Kofi Mensah")
     at.text_area(key="new_constraints").set_value("No car.\nLives in Accra.")
     next(b for b in at.button if b.label == "Save persona").click().run()
@@ -94,14 +120,18 @@ def test_new_persona_form_rejects_bad_input_and_saves_good_input(isolated_env):
     assert at.selectbox(key="persona_id").value == "kofi-mensah"
 
 
-def test_personas_page_shows_the_library_edits_and_names_broken_files(isolated_env):
-    """The library is shown as cards; a broken file is named; an edit keeps seeds and checks."""
-    folder = isolated_env / "personas"
-    (folder / "oops.yaml").write_text("name: [\n")
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
-    at.switch_page("app_pages/personas.py").run()
+def test_personas_page_shows_the_library_and_names_a_broken_file(isolated_env):
+    """The library is shown as cards, and a broken file is named on the page."""
+    (isolated_env / "personas" / "oops.yaml").write_text("name: [\n")
+    at = personas_page()
     assert any("oops.yaml" in w.value for w in at.main.warning)
     assert any("Lena Vogel" in m.value for m in at.markdown)
+
+
+def test_an_edit_on_the_personas_page_keeps_seeds_and_checks(isolated_env):
+    """Editing a persona's summary saves it and keeps its seed history and checks."""
+    folder = isolated_env / "personas"
+    at = personas_page()
     next(b for b in at.button if b.key == "open_lena-vegan-marathoner").click().run()
     at.text_input(key="edit_lena-vegan-marathoner_summary").set_value("Vegan runner, Berlin")
     next(b for b in at.button if b.label == "Save persona").click().run()

@@ -9,7 +9,7 @@ SOURCES = [
 
 
 def test_a_sentence_restating_a_persona_field_is_traced_to_it(embedder):
-    """ "Since you're vegan, skip the meat." is traced to the Constraints field."""
+    """A sentence that restates the vegan constraint is traced to the Constraints field."""
     found = attribute("Since you're vegan, skip the meat. The weather is nice.", SOURCES, embedder)
     assert found[0].source is not None and found[0].source.label == "Constraints"
 

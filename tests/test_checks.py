@@ -82,6 +82,7 @@ def test_facts_from_memory_imply_checks(text, key, reply, passes):
     assert check_reply(reply, checks).passed is passes
 
 
+@pytest.mark.slow
 def test_check_command_prints_json_and_exits_3_on_failure():
     """`check --json` prints passed and every check; a failing reply exits with status 3."""
     args = ["check", "--persona", "lena-vegan-marathoner", "--json"]

@@ -66,20 +66,26 @@ def test_memory_list_in_a_new_process_shows_the_users_turns_and_facts_only():
     assert other.stdout.strip() == "[]"
 
 
-def test_plain_chat_streams_text_and_delete_all_forgets():
-    """Without --json the reply is printed as text; `memory delete --all` empties the scope."""
+def test_plain_chat_prints_the_reply_as_text_and_stores_the_exchange():
+    """Without --json the reply is printed as text; the exchange is kept as two turns."""
     chat = cli("chat", "--persona", PERSONA, "Hello!")
     assert chat.returncode == 0 and chat.stdout.strip()
+    assert not chat.stdout.lstrip().startswith("{")
     before = json.loads(cli("memory", "list", "--persona", PERSONA, "--json").stdout)
     assert [m["role"] for m in before] == ["user", "assistant"]
+
+
+def test_memory_delete_all_empties_the_scope():
+    """`memory delete --all` removes every memory of the user x persona and says how many."""
+    added = cli("memory", "add", "--persona", PERSONA, "Hello!", "I like tea.")
+    assert added.returncode == 0, added.stderr
     deleted = cli("memory", "delete", "--persona", PERSONA, "--all")
-    assert deleted.returncode == 0 and "deleted all 2 memories" in deleted.stderr
+    assert deleted.returncode == 0 and "deleted all" in deleted.stderr
     assert json.loads(cli("memory", "list", "--persona", PERSONA, "--json").stdout) == []
 
 
-def test_memory_add_then_recall_in_new_processes(tmp_path):
-    """Lines of a file and JSON lines are stored as chat turns are (facts too); recall shows
-    what a personalized prompt would hold, without a model."""
+def add_notes(tmp_path):
+    """Three notes (a JSON line with a time, a plain line, a JSON line) added for user u3."""
     notes = tmp_path / "notes.jsonl"
     notes.write_text(
         '{"text": "I have a nut allergy, cashews included.", "session": "a", '
@@ -91,11 +97,22 @@ def test_memory_add_then_recall_in_new_processes(tmp_path):
         "memory", "add", "--user", "u3", "--persona", PERSONA, "--file", str(notes), "--json"
     )
     assert added.returncode == 0, added.stderr
+    return added
+
+
+def test_memory_add_stores_lines_as_chat_turns_and_learns_their_facts(tmp_path):
+    """Lines of a file and JSON lines are stored as turns (with their time), and the fact one
+    states is learned, as in a chat."""
+    added = add_notes(tmp_path)
     out = json.loads(added.stdout)
     assert len(out["stored"]) == 3 and out["stored"][0]["when"] == "2026-01-05T09:00:00+00:00"
     assert [c["action"] for c in out["facts"]] == ["added"]
     assert "stored 3 memories; facts: 1 added" in added.stderr
 
+
+def test_recall_shows_what_a_personalized_prompt_would_hold_without_a_model(tmp_path):
+    """`recall` prints each message's facts, turns and prompt, in a new process, no model."""
+    add_notes(tmp_path)
     recall = cli(
         "recall",
         "--user",
@@ -129,9 +146,8 @@ def test_memory_add_refuses_a_bad_line_and_stores_nothing(tmp_path):
     )
 
 
-def test_compare_kinds_and_a_persona_grid_give_one_json_object_per_column():
-    """`--kinds` gives the chosen columns in order; `--personas` a column per persona, each with
-    its own memories; progress goes to stderr only."""
+def test_kinds_give_the_chosen_columns_in_order():
+    """`--kinds` answers one JSON object per chosen column kind, in the order given."""
     kinds = cli(
         "chat",
         "--persona",
@@ -146,6 +162,10 @@ def test_compare_kinds_and_a_persona_grid_give_one_json_object_per_column():
     columns = json.loads(kinds.stdout)["columns"]
     assert [c["kind"] for c in columns] == ["generic", "persona", "memory", "personalized"]
     assert all(c["text"].strip() and c["stats"]["total_s"] > 0 for c in columns)
+
+
+def test_a_persona_grid_gives_a_column_per_persona_with_its_own_profile():
+    """`--personas` answers once per persona, each with its own profile and checks."""
     grid = cli(
         "chat",
         "--personas",

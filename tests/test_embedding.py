@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from personalab import Embedder
 from personalab.embedding.embedder import bundled_model_path
@@ -20,6 +21,7 @@ TEXTS = [
 
 
 def test_the_fast_embedder_gives_the_vectors_sentence_transformers_gives(tmp_path, monkeypatch):
+    """The onnxruntime embedder gives sentence-transformers' vectors, in a batch or alone."""
     monkeypatch.setenv("PERSONALAB_CACHE_DIR", str(tmp_path))
     fast = Embedder()
     assert fast.runtime == "onnxruntime"
@@ -34,7 +36,9 @@ def test_the_fast_embedder_gives_the_vectors_sentence_transformers_gives(tmp_pat
     assert fast.dimension == slow.dimension == 384
 
 
+@pytest.mark.slow
 def test_a_new_process_with_the_export_cached_never_imports_torch(embedder):
+    """Once exported, a new process embeds on onnxruntime without loading torch."""
     code = (
         "import sys; from personalab import Embedder; e = Embedder(); "
         "print(e.runtime, 'torch' in sys.modules, len(e.embed_one('hello')))"
@@ -44,6 +48,7 @@ def test_a_new_process_with_the_export_cached_never_imports_torch(embedder):
 
 
 def test_a_damaged_cached_export_is_made_again(tmp_path, monkeypatch, embedder):
+    """A damaged cached export is exported again, and embedding still works."""
     monkeypatch.setenv("PERSONALAB_CACHE_DIR", str(tmp_path))
     Embedder()
     (cached,) = tmp_path.glob("embedders/*.onnx")
@@ -76,6 +81,7 @@ def test_a_model_of_another_layout_stays_on_sentence_transformers(tmp_path, monk
 
 
 def test_an_unwritable_cache_still_embeds_fast_and_says_why(tmp_path, monkeypatch, capfd):
+    """An unwritable cache folder still embeds on onnxruntime and says why it kept nothing."""
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("a file where the cache folder would go")
     monkeypatch.setenv("PERSONALAB_CACHE_DIR", str(blocked))

@@ -6,11 +6,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from personalab import Judge, OpenAIBackend
+from personalab import Judge
 from personalab.evaluation import harness, runs
 from personalab.evaluation.report import write_report
 from personalab.replies.judge import compare_pair
 from tests.conftest import ROOT, run_cli
+from tests.helpers import ScriptedBackend
 
 
 @pytest.fixture
@@ -29,6 +30,7 @@ def test_recall_task_scores_every_setting_on_both_probe_sets(work):
     assert fused["recall"] == 1.0  # a seed fact always reaches the prompt of its probe
 
 
+@pytest.mark.slow
 def test_preference_following_with_the_real_model_and_its_checks(work):
     """Scripted conversations (preference, distractors, question) are answered and checked."""
     rows = harness.run("preference", work, harness.Job(), limit=2, distractors=(2, 10))
@@ -44,6 +46,7 @@ def test_preference_following_with_the_real_model_and_its_checks(work):
     assert all(isinstance(r["followed"], bool) and r["seconds"] > 0 for r in detail)
 
 
+@pytest.mark.slow
 def test_win_rates_from_checks_when_there_is_no_judge(work):
     """Generic vs personalized per persona, with a Wilson interval, decided by the checks."""
     rows = harness.run("winrate", work, harness.Job(), limit=1)
@@ -52,20 +55,33 @@ def test_win_rates_from_checks_when_there_is_no_judge(work):
     assert all(r["games"] == 1 and 0 <= r["low"] <= r["rate"] <= r["high"] <= 1 for r in summary)
 
 
-def test_the_pairwise_judge_through_a_real_server_swaps_positions(llama_server):
-    """The judge is asked twice with the answers swapped; its verdict is first, second or tie."""
-    judge = Judge(OpenAIBackend("smollm2", base_url=llama_server, timeout_s=120))
-    verdict = compare_pair(judge, ["She is vegan."], "Dinner idea?", "Lentil curry.", "Steak.")
-    assert verdict in ("first", "second", "tie")
+@pytest.mark.parametrize(
+    "answers, verdict",
+    [(("A", "B"), "first"), (("B", "A"), "second"), (("A", "A"), "tie"), (("tie", "tie"), "tie")],
+)
+def test_the_pairwise_judge_asks_twice_with_positions_swapped(answers, verdict):
+    """The judge sees the two replies in both orders; only a verdict that survives the swap
+    counts, a split one is a tie."""
+    backend = ScriptedBackend(*[[json.dumps({"better": a, "explanation": ""})] for a in answers])
+    got = compare_pair(Judge(backend), ["She is vegan."], "Dinner?", "Lentil curry.", "Steak.")
+    shown = [json.loads(call[0][1].content) for call in backend.calls]
+    assert [(s["reply_A"], s["reply_B"]) for s in shown] == [
+        ("Lentil curry.", "Steak."),
+        ("Steak.", "Lentil curry."),
+    ]
+    assert got == verdict
 
 
-def test_a_cancelled_run_saves_nothing(work, tmp_path, monkeypatch):
-    """Cancelling midway raises Cancelled; a save that fails midway (fault: the disk refuses
-    the last rename) leaves no JSON, CSV or part file behind."""
+def test_cancelling_a_run_midway_stops_it(work):
+    """A job cancelled after its first item raises Cancelled instead of returning rows."""
     job = harness.Job()
     job.listener = lambda done, total: job.cancel() if done >= 1 else None
     with pytest.raises(harness.Cancelled):
         harness.run("recall", work, job, limit=3)
+
+
+def test_a_run_cancelled_on_the_page_saves_nothing(work, tmp_path):
+    """The Evaluate page's run, cancelled, says nothing was saved and writes no results."""
     from app_pages.ui import eval_view  # the Evaluate page's run: saves only when it finishes
 
     record = eval_view.start("recall", work, {"limit": 3}, {})
@@ -73,6 +89,10 @@ def test_a_cancelled_run_saves_nothing(work, tmp_path, monkeypatch):
     record["thread"].join(300)
     assert record["error"] == "cancelled: nothing was saved" and record["saved"] is None
     assert not (tmp_path / "eval-results").exists()
+
+
+def test_a_save_that_fails_midway_leaves_no_file(tmp_path, monkeypatch):
+    """Fault: the disk refuses the last rename; no JSON, CSV or part file is left behind."""
     real = runs.os.replace
 
     def refuse_json(source, target):
@@ -86,6 +106,7 @@ def test_a_cancelled_run_saves_nothing(work, tmp_path, monkeypatch):
     assert list((tmp_path / "out").iterdir()) == []
 
 
+@pytest.mark.slow
 def test_saved_runs_reload_into_the_page_and_the_report(work, settings, isolated_env):
     """A saved run shows on the Evaluate page and in the generated docs/benchmarks.md."""
     rows = harness.run("recall", work, harness.Job(), limit=2)

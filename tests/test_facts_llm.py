@@ -6,7 +6,9 @@ import pytest
 
 from personalab import FactBook, NewMemory, OpenAIBackend, PersonaLabError
 from personalab.facts.llm import LLMFactExtractor, parse_operations
+from personalab.models.backends import structured_form
 from personalab.records import Memory
+from tests.helpers import ScriptedBackend
 
 KNOWN = {"f1": Memory("id-1", "I live in Leeds.", "user", 1.0, "s", "u", "p", kind="fact")}
 
@@ -58,9 +60,34 @@ def test_fenced_json_is_accepted():
     assert parse_operations(answer, KNOWN) == []
 
 
-def test_extraction_against_a_real_server_applies_only_valid_operations(llama_server, store):
-    """The bundled model behind llama.cpp's server answers in the schema; whatever it says is
-    applied through the fact book (its verdicts mean little, the plumbing must hold)."""
+def test_the_models_operations_are_applied_through_the_fact_book(store):
+    """An add and an update from the model become a new fact and a changed one, each tied to
+    the turn that said it; the model was shown the turn and the known fact."""
+    book = FactBook(store)
+    said = store.remember("ana", "p", [NewMemory("I live in Leeds.", "user", "s")])[0]
+    book.learn("ana", "p", said)
+    (leeds,) = store.list("ana", "p", kind="fact")
+    turn = store.remember("ana", "p", [NewMemory("I'm vegan, and I moved to York.", "user", "s")])[
+        0
+    ]
+    ops = [
+        {"action": "add", "fact": "I'm vegan.", "category": "diet", "target": ""},
+        {"action": "update", "fact": "I live in York.", "category": "place", "target": "f1"},
+    ]
+    backend = ScriptedBackend([json.dumps({"operations": ops})])
+    changes = LLMFactExtractor(backend, book).learn("ana", "p", turn)
+    assert sorted(c.action for c in changes) == ["added", "changed"]
+    facts = {f.text: f for f in store.list("ana", "p", kind="fact")}
+    assert set(facts) == {"I'm vegan.", "I live in York."}
+    assert all(turn.id in f.sources for f in facts.values())
+    shown = backend.calls[0][0][1].content
+    assert "I'm vegan, and I moved to York." in shown and leeds.text in shown
+
+
+@pytest.mark.slow
+def test_extraction_through_a_real_server_uses_its_structured_form(llama_server, store):
+    """llama.cpp's server is asked in the schema form it accepts (a json_object with the
+    schema); its answer parses into operations or the error names the JSON problem."""
     backend = OpenAIBackend("smollm2", base_url=llama_server, timeout_s=120)
     extractor = LLMFactExtractor(backend, FactBook(store), max_tokens=160)
     turn = store.remember("ana", "p", [NewMemory("I'm vegan and I live in Berlin.", "user", "s")])[
@@ -71,14 +98,10 @@ def test_extraction_against_a_real_server_applies_only_valid_operations(llama_se
     except PersonaLabError as exc:  # the small model may still run out of tokens mid-JSON
         assert "JSON" in str(exc) or "operations" in str(exc)
         changes = []
-    else:  # grammar-constrained output: the answer is the schema's JSON
-        assert isinstance(json.loads(extractor.last_answer)["operations"], list)
-    assert backend._json_form == 1  # llama.cpp's server takes the schema in a json_object
-    assert extractor.last_prompt[0].role == "system"
+    assert structured_form(backend) == "json_object" and extractor.last_answer
     assert "I'm vegan and I live in Berlin." in extractor.last_prompt[1].content
-    for change in changes:
-        assert change.fact.kind == "fact" and turn.id in change.fact.sources
-    assert len(store.list("ana", "p", kind="fact")) == sum(c.action == "added" for c in changes)
+    stored = store.list("ana", "p", kind="fact")
+    assert len(stored) == sum(c.action == "added" for c in changes)
 
 
 def test_a_model_off_this_machine_is_never_shown_private_facts(store):

@@ -6,6 +6,7 @@ import pytest
 
 from personalab import Judge, OpenAIBackend, PersonaLabError
 from personalab.replies.judge import CRITERIA, parse_verdict
+from tests.helpers import ScriptedBackend
 
 
 def test_a_well_formed_verdict_is_parsed():
@@ -30,16 +31,30 @@ def test_malformed_verdicts_are_refused(raw, reason):
         parse_verdict(raw)
 
 
-def test_the_judge_against_a_real_server_keeps_its_prompt_and_raw_answer(llama_server):
-    """The bundled model judges through llama.cpp's server in the schema (its verdict means
-    little; the prompt, raw answer and parsed flags must line up)."""
+def test_the_judge_keeps_its_prompt_raw_answer_and_flags():
+    """A rating keeps what the judge was told (facts, question, reply), its raw answer, and
+    the flags parsed from it."""
+    answer = {name: name == "violates_unknowingly" for name in CRITERIA} | {"explanation": "meat"}
+    backend = ScriptedBackend([json.dumps(answer)], name="judge-model")
+    verdict = Judge(backend).rate(["She is strictly vegan."], "What should I eat?", "Chicken.")
+    assert verdict.errors["violates_unknowingly"] and not verdict.passed
+    told = json.loads(verdict.prompt[1].content)
+    assert told == {"user_facts": ["She is strictly vegan."], "question": "What should I eat?",
+                    "reply": "Chicken."}  # fmt: skip
+    assert verdict.raw == json.dumps(answer) and verdict.model == "judge-model"
+    options = backend.calls[0][1]
+    assert options.response_format and options.temperature == 0.0  # held to the schema
+
+
+@pytest.mark.slow
+def test_the_judge_through_a_real_server_answers_in_the_schema_or_says_why(llama_server):
+    """llama.cpp's server is asked in the structured form it accepts; the answer parses into
+    the four flags, or the error names the JSON problem (a 135M model may run out of tokens)."""
     judge = Judge(OpenAIBackend("smollm2", base_url=llama_server, timeout_s=120), max_tokens=200)
     try:
         verdict = judge.rate(["She is strictly vegan."], "What should I eat?", "Grilled chicken.")
-    except PersonaLabError as exc:  # a 135M model can run out of tokens mid-JSON
+    except PersonaLabError as exc:
         assert "JSON" in str(exc) or "true/false" in str(exc)
-        return
-    assert set(verdict.errors) == set(CRITERIA)
-    assert verdict.explanation == str(json.loads(verdict.raw)["explanation"])[:1000]
-    assert "She is strictly vegan." in verdict.prompt[1].content
-    assert verdict.model.startswith("smollm2") and verdict.to_json()["raw"] == verdict.raw
+    else:
+        assert set(verdict.errors) == set(CRITERIA) and verdict.raw
+        assert verdict.model.startswith("smollm2")

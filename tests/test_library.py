@@ -20,23 +20,42 @@ def test_a_copy_gets_a_free_id_and_keeps_everything(isolated_env):
     assert lib.get(copy.id).seed == original.seed and lib.get(copy.id).checks() == original.checks()
 
 
-def test_hostile_or_clashing_names_never_touch_other_files(isolated_env):
-    """A name like ../../etc/passwd stays inside the folder; a clashing import gets a new id."""
+def files(folder):
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def test_a_hostile_name_stays_inside_the_folder(isolated_env):
+    """A persona called ../../etc/passwd is a new file in the library folder, nothing more."""
     lib = PersonaLibrary(isolated_env / "personas")
-    before = {p.name: p.read_bytes() for p in (isolated_env / "personas").iterdir()}
+    before = files(isolated_env / "personas")
     added = lib.add(parse_persona({"name": "../../etc/passwd"}))
-    clash = lib.add(parse_persona({"name": "Lena Vogel"}))
     assert (isolated_env / "personas" / f"{added.id}.yaml").is_file()
-    assert clash.name == "Lena Vogel (2)" and f"{clash.id}.yaml" not in before
-    after = {p.name: p.read_bytes() for p in (isolated_env / "personas").iterdir()}
+    after = files(isolated_env / "personas")
     assert {k: v for k, v in after.items() if k in before} == before
 
 
-def test_avatars_must_be_png_and_stay_in_the_folder(isolated_env):
-    """An avatar is stored beside the file; non-PNG data is refused with a message."""
+def test_a_clashing_import_gets_a_new_id_and_name(isolated_env):
+    """Adding a persona whose name exists makes "Name (2)" in a new file; the first stays."""
+    lib = PersonaLibrary(isolated_env / "personas")
+    before = files(isolated_env / "personas")
+    clash = lib.add(parse_persona({"name": "Lena Vogel"}))
+    assert clash.name == "Lena Vogel (2)" and f"{clash.id}.yaml" not in before
+    assert (
+        files(isolated_env / "personas")["lena-vegan-marathoner.yaml"]
+        == before["lena-vegan-marathoner.yaml"]
+    )
+
+
+def test_an_avatar_that_is_not_a_png_is_refused(isolated_env):
+    """Non-PNG data is refused with a message naming the format."""
     lib = PersonaLibrary(isolated_env / "personas")
     with pytest.raises(PersonaError, match="PNG"):
         lib.save_avatar("x", b"GIF89a....")
+
+
+def test_an_avatar_is_stored_inside_the_folder(isolated_env):
+    """An avatar for a hostile id is stored beside the persona files, not elsewhere."""
+    lib = PersonaLibrary(isolated_env / "personas")
     name = lib.save_avatar("../../x", b"\x89PNG\r\n\x1a\nfake")
     assert (isolated_env / "personas" / name).is_file() and "/" not in name
 
@@ -51,6 +70,7 @@ def test_delete_removes_the_file_only(isolated_env):
         lib.get("sofia-nursing-student")
 
 
+@pytest.mark.slow
 def test_persona_commands_list_show_export_and_delete(isolated_env):
     """`persona list --json`, `show`, `export --format yaml`, and `delete` work end to end, and a
     broken file is named on stderr."""

@@ -13,7 +13,7 @@ from personalab import (
     OpenAIBackend,
     PersonaLibrary,
 )
-from personalab.records import Memory, parse_export
+from personalab.records import parse_export
 from tests.conftest import LIBRARY, ROOT
 from tests.conftest import run_cli as cli
 
@@ -82,9 +82,7 @@ def test_a_pinned_fact_goes_into_every_prompt_and_survives_a_restart(store, sett
     leeds = saved[2].facts[0].fact.id
     assert store.set_pinned("ana", PERSONA, [leeds, saved[0].turns[0].id], True) == 1
     assert in_prompt(engine) == ["I live in Leeds."]
-    got = store._collection("ana", PERSONA).get(include=["documents", "metadatas"])
-    rows = zip(got["ids"], got["documents"], got["metadatas"], strict=True)
-    reread = [Memory.from_record(*row) for row in rows]  # as a restart reads them back
+    reread = store.stored("ana", PERSONA)  # as a restart reads them back
     assert [m.text for m in reread if m.pinned] == ["I live in Leeds."]
     store.set_pinned("ana", PERSONA, [leeds], False)
     assert in_prompt(engine) == ["I'm allergic to peanuts."]
@@ -125,8 +123,9 @@ def test_an_edit_is_embedded_again_and_keeps_its_history(store):
         store.edit("ana", "p", memory.id, "   ")
 
 
-def test_export_then_import_is_lossless_and_a_bad_line_writes_nothing(store, settings):
-    """Everything exported comes back identical after forgetting; one bad line stops all."""
+def test_export_then_import_is_lossless(store, settings):
+    """Everything exported (privacy and a fact's history too) comes back identical after
+    forgetting."""
     engine = Engine(store, None, settings)
     engine.remember(
         "ana",
@@ -141,10 +140,18 @@ def test_export_then_import_is_lossless_and_a_bad_line_writes_nothing(store, set
     store.restore("ana", "p", parse_export(lines))
     after = [json.loads(line) for line in store.export_jsonl("ana", "p")]
     assert after == before
+
+
+def test_an_import_with_bad_lines_names_each_and_takes_none(store, settings):
+    """A bad role and a line that is not JSON are both named; nothing is parsed for import."""
+    Engine(store, None, settings).remember("ana", "p", [NewMemory("I live in Leeds.", "user", "s")])
+    line = next(store.export_jsonl("ana", "p"))
+    bad = line.replace('"role": "user"', '"role": "narrator"')
     with pytest.raises(MemoryStoreError, match=r"line 2: .*role.*line 3: not JSON"):
-        parse_export([lines[0], lines[1].replace('"role": "user"', '"role": "narrator"'), "{oops"])
+        parse_export([line, bad, "{oops"])
 
 
+@pytest.mark.slow
 def test_memory_commands_search_edit_history_forget_and_import(isolated_env):
     """The CLI edits (with history), searches, forgets only with --yes, and imports exports."""
     assert cli("memory", "add", "--persona", PERSONA, "I live in Leeds.").returncode == 0
@@ -198,6 +205,7 @@ def app(user: str | None = None) -> AppTest:
     return at
 
 
+@pytest.mark.slow
 def test_each_browser_session_gets_its_own_private_memory(monkeypatch):
     """With no user named by the deployment, two sessions get different private ids and never
     see each other's memories; the first one's link brings its memories back."""
@@ -216,6 +224,7 @@ def test_each_browser_session_gets_its_own_private_memory(monkeypatch):
     assert again.metric[0].value == "1"
 
 
+@pytest.mark.slow
 def test_dont_remember_keeps_the_conversation_out_of_memory():
     """With the toggle on, a reply comes but nothing is stored."""
     at = app()
@@ -226,23 +235,51 @@ def test_dont_remember_keeps_the_conversation_out_of_memory():
     assert any("Nothing is stored yet" in i.value for i in at.info)
 
 
-def test_memory_page_filters_edits_and_marks_private():
-    """Memory: the kind filter narrows the table; an edit and a privacy change are saved."""
+def facts_on_the_memory_page() -> tuple[AppTest, str]:
+    """The Memory page filtered to facts, after "I love chess." was said; the fact's id."""
     at = app()
-    at.chat_input(key="chat_message").set_value("I love chess.").run()
+    from app_pages.ui import resources
+
+    engine = resources.memory_engine(resources.settings())
+    user = at.session_state["user"]
+    engine.remember(user, "ananya-olympiad-student", [NewMemory("I love chess.", "user", "s")])
     at.switch_page("app_pages/memory.py").run()
     at.selectbox(key="mem_kind").set_value("fact").run()
+    return at, at.dataframe[0].value["id"].iloc[0]
+
+
+@pytest.mark.slow
+def test_the_kind_filter_narrows_the_memory_table():
+    """Memory: filtered to facts, the table lists the fact and not the turn it came from."""
+    at, _ = facts_on_the_memory_page()
     table = at.dataframe[0].value
-    assert list(table["text"]) == ["I love chess."]
-    at.multiselect[0].set_value([table["id"].iloc[0]]).run()
-    at.text_area(key=f"edit_{table['id'].iloc[0]}").set_value("I love go.").run()
+    assert list(table["text"]) == ["I love chess."] and set(table["kind"]) == {"fact"}
+
+
+@pytest.mark.slow
+def test_an_edit_on_the_memory_page_is_saved():
+    """Memory: a selected fact's new words are saved and listed."""
+    at, fact = facts_on_the_memory_page()
+    at.multiselect[0].set_value([fact]).run()
+    at.text_area(key=f"edit_{fact}").set_value("I love go.").run()
     next(b for b in at.button if b.label == "Save the edit").click().run()
-    at.multiselect[0].set_value([table["id"].iloc[0]]).run()  # an edit clears the selection
+    assert list(at.dataframe[0].value["text"]) == ["I love go."]
+
+
+@pytest.mark.slow
+def test_make_private_marks_the_memory_and_counts_it():
+    """Memory: Make private marks the selected fact and the private count shows it."""
+    at, fact = facts_on_the_memory_page()
+    at.multiselect[0].set_value([fact]).run()
     next(b for b in at.button if b.label == "Make private").click().run()
-    table = at.dataframe[0].value
-    assert list(table["text"]) == ["I love go."] and list(table["private"]) == [True]
-    assert at.metric[2].value == "1"
-    at.multiselect[0].set_value([table["id"].iloc[0]]).run()
+    assert list(at.dataframe[0].value["private"]) == [True] and at.metric[2].value == "1"
+
+
+@pytest.mark.slow
+def test_pin_marks_the_fact_and_counts_it():
+    """Memory: Pin marks the selected fact and the pinned count shows it."""
+    at, fact = facts_on_the_memory_page()
+    at.multiselect[0].set_value([fact]).run()
     next(b for b in at.button if b.label == "Pin").click().run()
     assert list(at.dataframe[0].value["pinned"]) == [True] and at.metric[3].value == "1"
 

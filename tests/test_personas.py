@@ -62,15 +62,22 @@ def test_unknown_fields_survive_a_round_trip(tmp_path):
     assert loaded.model_extra == {"creator_notes": "keep me", "x": {"y": [1]}}
 
 
-def test_save_uses_a_safe_file_name_and_refuses_to_overwrite(tmp_path):
-    """A hostile name cannot escape the folder; a second persona with the same name is refused."""
+def test_save_uses_a_safe_file_name_inside_the_folder(tmp_path):
+    """A hostile name cannot escape the folder: it becomes a plain file name there."""
     lib = PersonaLibrary(tmp_path / "lib")
     path = lib.save(Persona(name="../../etc/passwd Ünïcode"))
     assert path.parent == tmp_path / "lib"
     assert path.name == "etc-passwd-unicode.yaml"
-    with pytest.raises(PersonaError, match="already exists"):
-        lib.save(Persona(name="../../etc/passwd Ünïcode"))
     assert slugify("!!!") == "persona"
+
+
+def test_save_refuses_to_overwrite_a_persona_of_the_same_name(tmp_path):
+    """A second persona with the same name is refused, and the first file is kept."""
+    lib = PersonaLibrary(tmp_path / "lib")
+    path = lib.save(Persona(name="Kofi", about="first"))
+    with pytest.raises(PersonaError, match="already exists"):
+        lib.save(Persona(name="Kofi", about="second"))
+    assert "first" in path.read_text()
 
 
 def test_get_names_the_known_personas_when_missing():

@@ -117,7 +117,7 @@ def test_assistant_turns_are_not_recalled_on_their_own_by_default(store, setting
     from personalab import Persona
 
     persona = Persona(name="P")
-    persona._file_id = "p"
+    persona.set_id("p")
     found = engine.recall("ana", persona, "When do tulip bulbs go in the ground?", "other")
     assert [h.memory.role for h in found.episodes] == ["user"]
     with_assistant = Engine(store, None, settings.replace(recall_assistant_turns=True))

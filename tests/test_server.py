@@ -18,21 +18,38 @@ def unique_user() -> str:
     return f"u-{uuid.uuid4().hex[:8]}"  # the server lives for the whole run
 
 
-def test_memories_on_the_server_are_scoped_searchable_and_deletable(server_store):
-    """Turns go to the server per user x persona; keyword and meaning find them; deletes hold."""
+def two_turns(server_store):
     user = unique_user()
-    kept, dropped = server_store.remember(
-        user,
-        "coach",
-        [NewMemory(t, "user", "s") for t in ("I am allergic to peanuts", "Globex pays late")],
-    )
+    said = ("I am allergic to peanuts", "Globex pays late")
+    kept, other = server_store.remember(user, "coach", [NewMemory(t, "user", "s") for t in said])
+    return user, kept, other
+
+
+@pytest.mark.slow
+def test_a_turn_on_the_server_is_found_by_meaning(server_store):
+    """A turn stored on the server is the nearest to a question that means the same."""
+    user, kept, _ = two_turns(server_store)
     vector = server_store.embedder.embed_one("peanut allergy")
     assert server_store.dense(user, "coach", vector, 1)[0][0] == kept.id
-    server_store.delete(user, "coach", [dropped.id])
+
+
+@pytest.mark.slow
+def test_a_turn_deleted_on_the_server_is_not_found_by_keyword(server_store):
+    """After a delete, the keyword index no longer finds the deleted turn."""
+    user, _, other = two_turns(server_store)
+    assert server_store.scope(user, "coach").keyword.search("Globex", 5)
+    server_store.delete(user, "coach", [other.id])
     assert server_store.scope(user, "coach").keyword.search("Globex", 5) == []
+
+
+@pytest.mark.slow
+def test_another_user_on_the_server_sees_nothing(server_store):
+    """Memories on the server belong to their user: another user's list is empty."""
+    two_turns(server_store)
     assert server_store.list(unique_user(), "coach") == []
 
 
+@pytest.mark.slow
 def test_a_memory_written_by_another_process_is_recalled_on_the_next_turn(
     server_store, chroma_server, settings
 ):
@@ -42,7 +59,7 @@ def test_a_memory_written_by_another_process_is_recalled_on_the_next_turn(
 
     user = unique_user()
     persona = Persona(name="P")
-    persona._file_id = "lena-vegan-marathoner"
+    persona.set_id("lena-vegan-marathoner")
     engine = Engine(server_store, None, settings)
     engine.remember(user, persona.id, [NewMemory("I like tea.", "user", "s")])
     assert (
@@ -79,6 +96,7 @@ def test_a_memory_written_by_another_process_is_recalled_on_the_next_turn(
     assert by_meaning.episodes[0].memory.text.startswith("We booked the Zanzibar ferry")
 
 
+@pytest.mark.slow
 def test_a_wrong_token_and_a_stopped_server_get_clear_messages(chroma_server):
     """A rejected token and a server that is not running each say what to check."""
     with pytest.raises(MemoryStoreError, match="refused the token.*PERSONALAB_CHROMA_TOKEN"):
@@ -89,6 +107,7 @@ def test_a_wrong_token_and_a_stopped_server_get_clear_messages(chroma_server):
         open_server(f"http://127.0.0.1:{free_port()}", CHROMA_TOKEN)
 
 
+@pytest.mark.slow
 def test_the_cli_reports_a_stopped_server_in_one_line():
     """`memory list` against a server that is down exits 1 with the reason, no traceback."""
     from personalab.evaluation.serving import free_port
@@ -114,6 +133,7 @@ def test_the_cli_reports_a_stopped_server_in_one_line():
     assert "Traceback" not in out.stderr and json.loads(out.stdout or "null") is None
 
 
+@pytest.mark.slow
 def test_a_turn_and_the_facts_it_states_leave_one_revision(server_store, settings, monkeypatch):
     """A chat turn that states a fact is one change for the other processes: one revision
     write to the server (not one per stored record), and it is written."""

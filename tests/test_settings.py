@@ -22,15 +22,23 @@ def test_environment_overrides_every_kind_of_field():
     assert (s.memory_k, s.temperature, s.backend) == (7, 0.1, "openai")
 
 
-def test_openai_variables_and_secrets_file(tmp_path):
-    """OPENAI_* variables fill the OpenAI fields; secrets.toml sits below the environment."""
-    secrets = tmp_path / "secrets.toml"
-    secrets.write_text('OPENAI_API_KEY = "from-file"\n[personalab]\nopenai_model = "llama3.2"\n')
-    s = Settings.load({"OPENAI_BASE_URL": "http://127.0.0.1:11434/v1"}, secrets_path=secrets)
-    assert s.openai_api_key == "from-file"
-    assert s.openai_model == "llama3.2"
+def secrets_file(tmp_path):
+    path = tmp_path / "secrets.toml"
+    path.write_text('OPENAI_API_KEY = "from-file"\n[personalab]\nopenai_model = "llama3.2"\n')
+    return path
+
+
+def test_openai_variables_and_the_secrets_file_fill_the_openai_fields(tmp_path):
+    """OPENAI_BASE_URL and secrets.toml (top level and [personalab]) set the OpenAI fields."""
+    env = {"OPENAI_BASE_URL": "http://127.0.0.1:11434/v1"}
+    s = Settings.load(env, secrets_path=secrets_file(tmp_path))
+    assert (s.openai_api_key, s.openai_model) == ("from-file", "llama3.2")
     assert s.openai_base_url == "http://127.0.0.1:11434/v1"
-    s = Settings.load({"OPENAI_API_KEY": "from-env"}, secrets_path=secrets)
+
+
+def test_the_environment_wins_over_the_secrets_file(tmp_path):
+    """A value in the environment overrides the same one in secrets.toml."""
+    s = Settings.load({"OPENAI_API_KEY": "from-env"}, secrets_path=secrets_file(tmp_path))
     assert s.openai_api_key == "from-env"
 
 

@@ -87,13 +87,12 @@ def test_votes_show_as_win_rates_on_compare_and_evaluate():
         assert personal["95 % interval"] == "21%-94%"
 
 
-def test_presenter_mode_sends_a_prepared_prompt_and_resets_the_demo(monkeypatch):
-    """Present: the persona's prepared questions send with one click; reset restores the seed."""
+def test_presenter_mode_sends_a_prepared_question_with_one_click(monkeypatch):
+    """Present: a prepared question's button sends it; both columns answer and it is stored."""
     monkeypatch.setenv("PERSONALAB_SEED_PERSONAS", "1")
     at = start("present")
     lena = PersonaLibrary(ROOT / "personas").get(PERSONA)
-    first = next(b for b in at.button if b.label == lena.probes[0].question)
-    first.click().run()
+    next(b for b in at.button if b.label == lena.probes[0].question).click().run()
     assert not at.exception
     assert any(lena.probes[0].question in m.value for m in at.markdown)
     titles = column_titles(at)
@@ -102,24 +101,49 @@ def test_presenter_mode_sends_a_prepared_prompt_and_resets_the_demo(monkeypatch)
 
     store = resources.store(resources.base_settings())
     assert store.count("tester", PERSONA) > lena.seed.size  # the exchange was stored
+
+
+def test_reset_demo_restores_exactly_the_seed(monkeypatch):
+    """Present: after other memories were added, Reset demo leaves the seed history alone."""
+    monkeypatch.setenv("PERSONALAB_SEED_PERSONAS", "1")
+    at = start("present")
+    lena = PersonaLibrary(ROOT / "personas").get(PERSONA)
+    from app_pages.ui import resources
+
+    store = resources.store(resources.base_settings())
+    store.remember("tester", PERSONA, [NewMemory("I moved to Hamburg.", "user", "later")])
     next(b for b in at.button if b.label == "Reset demo").click().run()
-    turns = [m for m in store.list("tester", PERSONA) if m.kind == "turn"]
-    assert len(turns) == len(lena.seed.turns)
+    turns = [m.text for m in store.list("tester", PERSONA) if m.kind == "turn"]
+    assert len(turns) == len(lena.seed.turns) and "I moved to Hamburg." not in turns
 
 
-def test_a_session_exports_and_reopens_read_only():
-    """The session exports as Markdown and JSON; the JSON opens again, showing the same text."""
+def compared() -> AppTest:
     at = start("compare")
     at.chat_input(key="compare_message").set_value("Plan my Sunday.").run()
-    downloads = {b.label: b for b in at.get("download_button")}
-    assert {"Export Markdown", "Export JSON"} <= set(downloads)
+    return at
+
+
+def test_a_session_exports_as_markdown_and_json():
+    """Compare offers the session as Markdown and JSON, each holding the message."""
     from personalab.stage.transcript import read_session, session_json, session_markdown
 
+    at = compared()
+    downloads = {b.label: b for b in at.get("download_button")}
+    assert {"Export Markdown", "Export JSON"} <= set(downloads)
     rounds = at.session_state["compare_rounds"][f"tester\0{PERSONA}"]
-    exported = session_json(rounds, "tester")
-    session = read_session(exported)
-    assert session["rounds"][0]["message"] == "Plan my Sunday."
+    assert read_session(session_json(rounds, "tester"))["rounds"][0]["message"] == (
+        "Plan my Sunday."
+    )
     assert "## 1. Plan my Sunday." in session_markdown(rounds, "tester")
+
+
+def test_an_exported_session_reopens_read_only_with_the_same_text():
+    """An exported JSON session opens again, read only, showing the answers as they were."""
+    from personalab.stage.transcript import read_session, session_json
+
+    at = compared()
+    rounds = at.session_state["compare_rounds"][f"tester\0{PERSONA}"]
+    session = read_session(session_json(rounds, "tester"))
     at.session_state["replay"] = session
     at.run()
     assert any("(read only)" in h.value for h in at.subheader)

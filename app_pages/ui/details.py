@@ -6,6 +6,8 @@ import re
 
 import streamlit as st
 
+from personalab.stage.record import ReplyRecord
+
 ACTION_WORDS = {
     "added": "new fact",
     "restated": "restated",
@@ -14,34 +16,34 @@ ACTION_WORDS = {
 }
 
 
-def reply_caption(data: dict) -> str:
-    stats = data.get("stats") or {}
-    if not stats:
-        return data.get("model", "")
-    reused = stats.get("reused_tokens", 0)
+def reply_caption(data: dict | ReplyRecord) -> str:
+    """The model, the first token (and how much of the prompt came from the cache), speed."""
+    reply = ReplyRecord.of(data)
+    stats = reply.stats
+    if stats is None:
+        return reply.model
     cached = (
-        f" ({reused} of {stats['prompt_tokens']} prompt tokens from the prefix cache)"
-        if reused > 0
+        f" ({stats.reused_tokens} of {stats.prompt_tokens} prompt tokens from the prefix cache)"
+        if stats.reused_tokens > 0
         else ""
     )
     return (
-        f"{data['model']} · first token {stats['first_token_s']:.2f} s{cached} · "
-        f"{stats['total_s']:.1f} s in all · {stats['chunks_per_s']:.1f} tokens/s"
+        f"{reply.model} · first token {stats.first_token_s:.2f} s{cached} · "
+        f"{stats.total_s:.1f} s in all · {stats.chunks_per_s:.1f} tokens/s"
     )
 
 
-def facts_learned(data: dict) -> None:
+def facts_learned(data: dict | ReplyRecord) -> None:
     """One caption on what this exchange changed in the fact layer, or why it did not."""
-    saved = data.get("saved") or {}
-    if saved.get("facts_error"):
-        st.caption(f":material/warning: Facts were not updated: {saved['facts_error']}")
-    elif saved.get("facts_pending"):
+    saved = ReplyRecord.of(data).saved
+    if saved is None:
+        return
+    if saved.facts_error:
+        st.caption(f":material/warning: Facts were not updated: {saved.facts_error}")
+    elif saved.facts_pending:
         st.caption(":material/hourglass_top: Facts are still being updated in the background.")
-    elif saved.get("facts"):
-        changes = [
-            f"{ACTION_WORDS.get(c['action'], c['action'])}: “{c['fact']['text']}”"
-            for c in saved["facts"]
-        ]
+    elif saved.facts:
+        changes = [f"{ACTION_WORDS.get(c.action, c.action)}: “{c.fact.text}”" for c in saved.facts]
         st.caption(":material/bookmark_added: Learned from this message: " + "; ".join(changes))
 
 
@@ -66,51 +68,52 @@ def short(constraint: str, limit: int = 48) -> str:
     return constraint if len(constraint) <= limit else constraint[: limit - 1].rstrip() + "…"
 
 
-def show_checks(data: dict) -> None:
+def show_checks(data: dict | ReplyRecord) -> None:
     """A badge per check (and the judge), and for each failure the words that broke it."""
-    report = data.get("checks") or {}
-    results = report.get("checks", [])
-    verdict = data.get("judge")
-    if not results and not verdict and not data.get("judge_error"):
+    reply = ReplyRecord.of(data)
+    results, verdict = reply.results, reply.judge
+    if not results and not verdict and not reply.judge_error:
         return
     with st.container(horizontal=True, gap="small"):
         for r in results:
-            name = plain(short(r["check"]["constraint"]))
-            if r["passed"]:
-                st.badge(name, icon=":material/check:", color="green", help=r["detail"])
+            name = plain(short(r.check.constraint))
+            if r.passed:
+                st.badge(name, icon=":material/check:", color="green", help=r.detail)
             else:
-                st.badge(name, icon=":material/close:", color="red", help=r["detail"])
+                st.badge(name, icon=":material/close:", color="red", help=r.detail)
         if verdict:
-            errors = [e.replace("_", " ") for e, on in verdict["errors"].items() if on]
+            errors = [e.replace("_", " ") for e, on in verdict.errors.items() if on]
             label = "judge: fits" if not errors else "judge: " + ", ".join(errors)
             st.badge(label, icon=":material/gavel:", color="green" if not errors else "orange")
     for r in results:
-        if not r["passed"] and r["spans"]:
-            marks = " · ".join(snippet(data["text"], s["start"], s["end"]) for s in r["spans"][:3])
-            st.caption(f":material/error: {plain(r['detail'])}: {plain(marks)}")
-        elif not r["passed"]:
-            st.caption(f":material/error: {plain(r['check']['constraint'])}: {plain(r['detail'])}")
-    guard = data.get("guard") or {}
-    if guard.get("attempts") and len(guard["attempts"]) > 1:
-        st.caption(f":material/shield: Guard: {plain(guard['summary'])}")
-    if data.get("judge_error"):
+        if not r.passed and r.spans:
+            marks = " · ".join(snippet(reply.text, s.start, s.end) for s in r.spans[:3])
+            st.caption(f":material/error: {plain(r.detail)}: {plain(marks)}")
+        elif not r.passed:
+            st.caption(f":material/error: {plain(r.check.constraint)}: {plain(r.detail)}")
+    if reply.guard and len(reply.guard.attempts) > 1:
+        st.caption(f":material/shield: Guard: {plain(reply.guard.summary)}")
+    if reply.judge_error:
         st.caption(
-            f":material/warning: The judge could not rate this reply: {plain(data['judge_error'])}"
+            f":material/warning: The judge could not rate this reply: {plain(reply.judge_error)}"
         )
 
 
 def show_details(
-    data: dict, label: str = "Memories and profile behind this reply", caption: bool = True
+    data: dict | ReplyRecord,
+    label: str = "Memories and profile behind this reply",
+    caption: bool = True,
 ) -> None:
     """An expander with the recalled facts and episodes, the persona fields and the exact prompt."""
-    prompt = data["prompt"]
-    facts, episodes = prompt.get("facts", []), prompt["memories"]
+    reply = ReplyRecord.of(data)
+    prompt = reply.prompt
+    facts, episodes = prompt.facts, prompt.memories
     count = f"{len(facts)} facts, {len(episodes)} past turns"
-    show_checks(data)
-    facts_learned(data)
+    show_checks(reply)
+    facts_learned(reply)
     with st.expander(f"{label} ({count})", icon=":material/psychology:"):
         if caption:
-            st.caption(reply_caption(data))
+            st.caption(reply_caption(reply))
         tab_facts, tab_mem, tab_profile, tab_prompt, tab_judge = st.tabs(
             ["Facts", "Past turns", "Persona fields", "Prompt", "Checks"]
         )
@@ -119,11 +122,11 @@ def show_details(
                 st.dataframe(
                     [
                         {
-                            "fact": f["memory"]["text"],
-                            "about": f["memory"]["category"],
-                            "pinned": f["memory"].get("pinned", False),
-                            "relevance": f["score"],
-                            "similarity": f["parts"]["similarity"],
+                            "fact": f.memory.text,
+                            "about": f.memory.category,
+                            "pinned": f.memory.pinned,
+                            "relevance": f.score,
+                            "similarity": f.parts.get("similarity"),
                         }
                         for f in facts
                     ],
@@ -132,14 +135,14 @@ def show_details(
                 )
             else:
                 st.write("No facts about the user are known yet.")
-            if prompt.get("held_back"):
+            if prompt.held_back:
                 st.caption(
-                    f":material/lock: {prompt['held_back']} private memories were held back: "
+                    f":material/lock: {prompt.held_back} private memories were held back: "
                     "this model is not on this machine."
                 )
-            if prompt.get("facts_left_out"):
+            if prompt.facts_left_out:
                 st.caption(
-                    f"{prompt['facts_left_out']} facts did not fit the fact budget (pinned ones "
+                    f"{prompt.facts_left_out} facts did not fit the fact budget (pinned ones "
                     "go first, then the most relevant)."
                 )
         with tab_mem:
@@ -147,67 +150,62 @@ def show_details(
                 st.dataframe(
                     [
                         {
-                            "score": m["score"],
-                            "dense": m["parts"]["dense"],
-                            "keyword": m["parts"]["keyword_scaled"],
-                            "recency": m["parts"]["recency"],
-                            "neighbour": m["parts"]["neighbour"],
-                            "when": m["memory"]["when"][:16].replace("T", " "),
-                            "who": m["memory"]["role"],
-                            "text": m["memory"]["text"],
+                            "score": m.score,
+                            "dense": m.parts.get("dense"),
+                            "keyword": m.parts.get("keyword_scaled"),
+                            "recency": m.parts.get("recency"),
+                            "neighbour": m.parts.get("neighbour"),
+                            "when": m.memory.when[:16].replace("T", " "),
+                            "who": m.memory.role,
+                            "text": m.memory.text,
                         }
                         for m in episodes
                     ],
                     hide_index=True,
                     width="stretch",
                 )
-                st.caption(prompt.get("score_formula", ""))
+                st.caption(prompt.score_formula)
             else:
                 st.write("No earlier turn was recalled for this message.")
-            if prompt["recent_turns"]:
-                st.caption(f"Also sent: the last {prompt['recent_turns']} turns of this chat.")
+            if prompt.recent_turns:
+                st.caption(f"Also sent: the last {prompt.recent_turns} turns of this chat.")
         with tab_profile:
-            fields = prompt["persona_fields"]
+            fields = prompt.persona_fields
             if fields:
-                st.markdown("\n".join(f"- **{f['field']}**: {plain(f['value'])}" for f in fields))
+                st.markdown("\n".join(f"- **{f.field}**: {plain(f.value)}" for f in fields))
             else:
                 st.write("No persona fields were used.")
         with tab_prompt:
-            for m in prompt["messages"]:
-                st.markdown(f"**{m['role']}**")
-                st.code(m["content"], language=None, wrap_lines=True)
+            for m in prompt.messages:
+                st.markdown(f"**{m.role}**")
+                st.code(m.content, language=None, wrap_lines=True)
         with tab_judge:
-            show_check_details(data)
+            show_check_details(reply)
 
 
-def show_check_details(data: dict) -> None:
+def show_check_details(data: dict | ReplyRecord) -> None:
     """Every check with its rule and verdict; the guard's attempts; the judge's raw answer."""
-    results = (data.get("checks") or {}).get("checks", [])
-    if results:
+    reply = ReplyRecord.of(data)
+    if reply.results:
         st.dataframe(
             [
                 {
-                    "constraint": r["check"]["constraint"],
-                    "rule": ", ".join(
-                        f"{k} {v}"
-                        for k, v in r["check"].items()
-                        if k not in ("constraint", "source")
-                    ),
-                    "from": r["check"]["source"],
-                    "passed": r["passed"],
-                    "detail": r["detail"],
+                    "constraint": r.check.constraint,
+                    "rule": r.check.rule,
+                    "from": r.check.source,
+                    "passed": r.passed,
+                    "detail": r.detail,
                 }
-                for r in results
+                for r in reply.results
             ],
             hide_index=True,
             width="stretch",
         )
     else:
         st.write("This persona has no checkable constraints.")
-    for i, attempt in enumerate((data.get("guard") or {}).get("attempts", [])[:-1]):
-        st.caption(f"Guard attempt {i + 1}: {plain('; '.join(attempt['failed']))}")
-        st.code(attempt["text"], language=None, wrap_lines=True)
-    verdict = data.get("judge")
-    if verdict:
-        st.caption(f"Judge ({plain(verdict['model'])}): {plain(verdict['explanation'])}")
-        st.code(verdict["raw"], language="json", wrap_lines=True)
+    for i, attempt in enumerate(reply.guard.attempts[:-1] if reply.guard else []):
+        st.caption(f"Guard attempt {i + 1}: {plain('; '.join(attempt.failed))}")
+        st.code(attempt.text, language=None, wrap_lines=True)
+    if reply.judge:
+        st.caption(f"Judge ({plain(reply.judge.model)}): {plain(reply.judge.explanation)}")
+        st.code(reply.judge.raw, language="json", wrap_lines=True)

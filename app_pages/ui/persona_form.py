@@ -73,7 +73,7 @@ def submit(prefix: str, library: PersonaLibrary, base: Persona | None) -> None:
         if base is None:
             library.save(persona)
         else:
-            persona._file_id = base.id
+            persona.set_id(base.id)
             library.save(persona, overwrite=True)
     except PersonaError as exc:
         state[f"{prefix}_errors"] = {"name": str(exc)}
@@ -137,6 +137,6 @@ def yaml_editor(library: PersonaLibrary, persona: Persona) -> None:
         except PersonaError as exc:
             st.error(f"Not saved: {plain(str(exc))}")
             return
-        updated._file_id = persona.id
+        updated.set_id(persona.id)
         library.save(updated, overwrite=True)
         st.success("Saved.", icon=":material/check_circle:")

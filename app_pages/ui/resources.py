@@ -40,11 +40,12 @@ def _store(path: str, embedder_name: str, chroma_url: str, token: str) -> Memory
 
 
 @st.cache_resource(show_spinner="Loading the offline model…", max_entries=2)
-def _offline_backend(gguf_path: str, n_ctx: int, n_threads: int) -> ChatBackend:
-    base = base_settings()
-    return compose.backend_from_settings(
-        base.replace(backend="offline", gguf_path=gguf_path, n_ctx=n_ctx, n_threads=n_threads)
+def _offline_backend(model: str, gguf_path: str, n_ctx: int, n_threads: int) -> ChatBackend:
+    """One in-process model per pack or file, shared by every session (it guards itself)."""
+    chosen = base_settings().replace(
+        backend="offline", model=model, gguf_path=gguf_path, n_ctx=n_ctx, n_threads=n_threads
     )
+    return compose.backend_from_settings(chosen)
 
 
 @st.cache_resource(show_spinner=False)
@@ -71,6 +72,7 @@ def settings() -> Settings:
     return base.replace(
         user=(state.get("user") or "").strip() or f"guest-{state.get('session_id', '')[:10]}",
         backend=state.get("backend", base.backend),
+        model=state.get("model", base.model),
         gguf_path=state.get("gguf_path", base.gguf_path).strip(),
         openai_base_url=state.get("openai_base_url", base.openai_base_url).strip(),
         openai_model=state.get("openai_model", base.openai_model).strip(),
@@ -128,7 +130,7 @@ def store(s: Settings) -> MemoryStore:
 def engine(s: Settings) -> Engine:
     """The engine for the chosen backend; raises PersonaLabError with a fix-it message."""
     if s.backend == "offline":
-        backend = _offline_backend(s.gguf_path, s.n_ctx, s.n_threads)
+        backend = _offline_backend(s.model, s.gguf_path, s.n_ctx, s.n_threads)
     else:
         backend = compose.backend_from_settings(s)  # cheap to build: nothing to cache
     return compose.engine_from_settings(s, store(s), backend)

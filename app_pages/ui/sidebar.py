@@ -12,6 +12,7 @@ from app_pages.ui.details import plain
 from app_pages.ui.resources import base_settings, discovery, memory_engine, settings
 from app_pages.ui.resources import personas as library_personas
 from personalab import MemoryStoreError, Persona, Settings
+from personalab.models import packs
 from personalab.models.discovery import FoundModel
 from personalab.seeding import ensure_seeded
 
@@ -64,12 +65,13 @@ def sidebar() -> None:
             index=list(BACKEND_LABELS).index(base.backend),
         )
         if state["backend"] == "offline":
+            model_packs(base)
             st.text_input(
                 "GGUF file",
                 value=base.gguf_path,
                 key="gguf_path",
-                placeholder="empty: bundled SmolLM2-135M-Instruct",
-                help="Path of any GGUF chat model on this machine.",
+                placeholder="empty: the model pack above",
+                help="Path of any GGUF chat model on this machine (instead of a pack).",
             )
         else:
             st.text_input(
@@ -146,6 +148,35 @@ def who(base: Settings) -> None:
         st.caption(
             ":material/key: A private id for this browser: keep this page's link (or the "
             "code) to come back to these memories; anyone with it can see them."
+        )
+
+
+def model_packs(base: Settings) -> None:
+    """The offline model packs installed here, each with its size, license, source and hash;
+    the others with the command that installs them."""
+    state = st.session_state
+    present = [pack.name for pack, _ in packs.installed()]
+    options = present if base.model in present else [base.model, *present]
+    if state.get("model") not in options:
+        state["model"] = base.model
+    st.selectbox(
+        "Offline model",
+        options,
+        key="model",
+        format_func=lambda name: f"{packs.PACKS[name].title}" if name in packs.PACKS else name,
+        help="Packs are checked by SHA-256 before they load. Switching keeps the chat.",
+    )
+    pack = packs.PACKS.get(state["model"])
+    if pack is not None:
+        st.caption(
+            f"{pack.parameters} parameters · {pack.size_label} · {pack.license} · from "
+            f"{pack.source} · sha256 `{pack.sha256[:16]}…`"
+        )
+    missing = [p.name for p in packs.PACKS.values() if p.name not in present]
+    if missing:
+        st.caption(
+            f"Not installed: {', '.join(missing)}. `make models` (or `python -m personalab "
+            "models install NAME`) adds them."
         )
 
 

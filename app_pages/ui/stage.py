@@ -11,6 +11,7 @@ from app_pages.ui.details import plain, reply_caption, show_checks, show_details
 from personalab import PersonaLabError
 from personalab.replies.attribution import Source, attribute, word_diff
 from personalab.stage.columns import stream_columns
+from personalab.stage.record import ReplyRecord
 from personalab.stage.votes import Vote, VoteBook, win_rates
 from personalab.text.safe import safe_markdown
 
@@ -72,7 +73,7 @@ def run_round(
         if reply.saved is not None and reply.saved.pending is not None:
             reply.saved.wait(20)
         data = reply.to_json() | info
-        bodies[i].markdown(safe_markdown(data["text"]))
+        bodies[i].markdown(safe_markdown(reply.text))
         if not blind:
             with boxes[i]:
                 _footer(data)
@@ -87,11 +88,12 @@ def _title(kind: str, info: dict, grid: bool) -> str:
 
 
 def _footer(data: dict) -> None:
-    st.caption(plain(reply_caption(data)))
-    if data["kind"] == "generic":
-        show_checks(data)
+    reply = ReplyRecord.of(data)
+    st.caption(plain(reply_caption(reply)))
+    if reply.kind == "generic":
+        show_checks(reply)
     else:
-        show_details(data, caption=False)
+        show_details(reply, caption=False)
 
 
 def show_round(round_: dict, key: str, blind: bool, grid: bool) -> None:
@@ -99,14 +101,16 @@ def show_round(round_: dict, key: str, blind: bool, grid: bool) -> None:
     hidden = blind and round_.get("voted") is None
     shown = round_["columns"]
     for box, (n, data) in zip(st.columns(len(shown), border=True), enumerate(shown), strict=True):
+        reply = ReplyRecord.of(data)
         with box:
             if hidden:
                 st.markdown(f"**Answer {LETTERS[n]}**")
-                st.markdown(safe_markdown(data["text"]))
+                st.markdown(safe_markdown(reply.text))
             else:
-                st.markdown(f"**{_title(data['kind'], data, grid)}**")
-                st.markdown(safe_markdown(data["text"]))
-                _footer(data)
+                title = plain(reply.persona_name) if grid else TITLES.get(reply.kind, reply.kind)
+                st.markdown(f"**{title}**")
+                st.markdown(safe_markdown(reply.text))
+                _footer(reply)
     if blind:
         vote_bar(round_, key, shown)
 
@@ -119,7 +123,7 @@ def vote_bar(round_: dict, key: str, shown: list[dict]) -> None:
         st.success(f"Voted: {plain(label)}. Labels revealed.", icon=":material/how_to_vote:")
         return
     st.write("Which answer fits this person better?")
-    choices = [(f"Answer {LETTERS[i]}", d["kind"]) for i, d in enumerate(shown)]
+    choices = [(f"Answer {LETTERS[i]}", ReplyRecord.of(d).kind) for i, d in enumerate(shown)]
     choices += [("Tie", "tie"), ("Both bad", "both_bad")]
     with st.container(horizontal=True):
         for label, winner in choices:
@@ -131,9 +135,9 @@ def vote_bar(round_: dict, key: str, shown: list[dict]) -> None:
 def _cast(round_: dict, shown: list[dict], winner: str) -> None:
     settings = resources.settings()
     vote = Vote(
-        persona=shown[0]["persona"],
-        model=shown[0]["model"],
-        shown=tuple(d["kind"] for d in shown),
+        persona=ReplyRecord.of(shown[0]).persona,
+        model=ReplyRecord.of(shown[0]).model,
+        shown=tuple(ReplyRecord.of(d).kind for d in shown),
         winner=winner,
     )
     try:
@@ -167,15 +171,15 @@ def vote_tally(settings, persona_id: str | None = None) -> None:
 
 def what_changed(round_: dict) -> None:
     """The generic and the personalized answer side by side, differences marked."""
-    by_kind = {c["kind"]: c for c in round_["columns"]}
+    by_kind = {r.kind: r for r in map(ReplyRecord.of, round_["columns"])}
     if "generic" not in by_kind or len(by_kind) < 2:
         return
     other = by_kind.get("personalized") or next(c for k, c in by_kind.items() if k != "generic")
-    runs = word_diff(by_kind["generic"]["text"], other["text"])
+    runs = word_diff(by_kind["generic"].text, other.text)
     left, right = st.columns(2)
     left.markdown("**Generic**, words the other answer drops struck through")
     left.markdown(" ".join(_mark(op, words, "removed") for op, words in runs if op != "added"))
-    right.markdown(f"**{TITLES.get(other['kind'], other['kind'])}**, new words marked")
+    right.markdown(f"**{TITLES.get(other.kind, other.kind)}**, new words marked")
     right.markdown(" ".join(_mark(op, words, "added") for op, words in runs if op != "removed"))
 
 
@@ -194,14 +198,15 @@ def _attributed(text: str, sources: tuple[tuple[str, str], ...], model: str, _em
 
 def attribution(round_: dict, embedder) -> None:
     """Sentences of the personalized answer that draw on a persona field, fact or memory."""
-    column = next((c for c in round_["columns"] if c["kind"] == "personalized"), None)
+    replies = map(ReplyRecord.of, round_["columns"])
+    column = next((r for r in replies if r.kind == "personalized"), None)
     if column is None:
         return
-    prompt = column["prompt"]
-    sources = [(f["field"], f["value"]) for f in prompt["persona_fields"]]
-    sources += [("fact", f["memory"]["text"]) for f in prompt.get("facts", [])]
-    sources += [("memory", m["memory"]["text"]) for m in prompt["memories"]]
-    for item in _attributed(column["text"], tuple(sources), embedder.name, embedder):
+    prompt = column.prompt
+    sources = [(f.field, f.value) for f in prompt.persona_fields]
+    sources += [("fact", f.memory.text) for f in prompt.facts]
+    sources += [("memory", m.memory.text) for m in prompt.memories]
+    for item in _attributed(column.text, tuple(sources), embedder.name, embedder):
         if item.source is None:
             st.markdown(plain(item.sentence))
         else:

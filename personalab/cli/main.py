@@ -85,6 +85,7 @@ BENCHES = (
     "memory",
     "speed",
     "app",
+    "models",  # not part of "all": every installed pack through the quality probes (~30 min)
 )
 
 

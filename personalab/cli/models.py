@@ -18,7 +18,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     listing.set_defaults(run=_list)
 
     install = msub.add_parser("install", help="download, assemble and verify a pack (pinned)")
-    install.add_argument("name", choices=list(packs.PACKS))
+    install.add_argument(
+        "name", nargs="?", choices=list(packs.PACKS), help="default: the pack in use"
+    )
+    install.add_argument("--all", action="store_true", help="every pack")
     install.set_defaults(run=_install)
 
     verify = msub.add_parser("verify", help="hash an installed pack's file again (exit 1 if bad)")
@@ -57,8 +60,9 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _install(args: argparse.Namespace, settings: Settings) -> int:
-    path = packs.install(packs.find(args.name), packs.packs_dir())
-    print(path)
+    names = list(packs.PACKS) if args.all else [args.name or settings.model]
+    for name in names:
+        print(packs.install(packs.find(name), packs.packs_dir()))
     return 0
 
 

@@ -181,6 +181,10 @@ def run(
         }
     if what in ("all", "speed"):
         figures["speed"] = model_speed(settings)
+    if what == "models":
+        from personalab.evaluation import bench_models
+
+        figures["models"] = bench_models.run(embedder, settings, split)
     if what in ("all", "app"):
         figures["app"] = app_start()
     out = Path("bench-results")
@@ -217,6 +221,10 @@ def report(figures: dict) -> None:
         print_latency(figures["latency"])
     if "faithfulness" in figures:
         print_faithfulness(figures["faithfulness"])
+    if "models" in figures:
+        from personalab.evaluation.bench_models import print_models
+
+        print_models(figures["models"])
     if "defaults" in figures:
         print("\nsampling and prompt layout, personalized replies on the dev probes")
         print(

@@ -38,7 +38,7 @@ def latency(embedder: Embedder, settings: Settings, sizes: list[int], queries: i
     """
 
     persona = Persona(name="Bench user")
-    persona._file_id = "bench-user"
+    persona.set_id("bench-user")
     # the bundled model, never asked: its tokenizer sizes the prompt, as in a chat
     model = EmbeddedBackend(settings.gguf_path, settings.n_ctx, settings.n_threads)
     results = {}

@@ -29,7 +29,7 @@ TOKEN = "bench-token"
 
 def _persona() -> Persona:
     persona = Persona(name="Bench")
-    persona._file_id = "bench"
+    persona.set_id("bench")
     return persona
 
 
@@ -206,7 +206,7 @@ from personalab.settings import Settings
 settings = Settings.load()
 store = MemoryStore(open_client(Path(sys.argv[1])), Embedder(settings.embedder))
 persona = Persona(name="Bench user")
-persona._file_id = sys.argv[2]
+persona.set_id(sys.argv[2])
 t1 = time.perf_counter()
 Engine(store, None, settings).recall("bench", persona, "What should I do this weekend?", "x")
 recall_s = time.perf_counter() - t1

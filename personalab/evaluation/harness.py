@@ -154,7 +154,7 @@ def _rank(engine: Engine, setting: dict, case) -> int | None:
 
 def _probe_persona() -> Persona:
     persona = Persona(name="Probe user")
-    persona._file_id = "probe-user"
+    persona.set_id("probe-user")
     return persona
 
 

@@ -75,7 +75,7 @@ def run(
         backend = EmbeddedBackend(settings.gguf_path, settings.n_ctx, settings.n_threads)
         engine = Engine(store, backend, settings.replace(fact_extraction="rules"))
         persona = Persona(name="Probe user")
-        persona._file_id = "probe-user"
+        persona.set_id("probe-user")
         items = history(probes, turns)
         start = time.time() - len(items) * DAY / 4  # four turns a day, ten to a session
         source_of: dict[str, str] = {}

@@ -120,6 +120,14 @@ class MemoryStore:
     def count(self, user: str, persona: str) -> int:
         return len(self.scope(user, persona))
 
+    def stored(self, user: str, persona: str) -> list[Memory]:
+        """What Chroma holds for the scope now, read as a restart reads it (not the mirror)."""
+        collection = self._collection(user, persona, create=False)
+        if collection is None:
+            return []
+        turns, facts, _ = read_scope(collection, self.embedder)
+        return sorted(turns + facts, key=lambda m: (m.created_at, m.id))
+
     def export_jsonl(self, user: str, persona: str) -> Iterator[str]:
         """One JSON line per memory, oldest first (no embeddings)."""
         for memory in self.list(user, persona):

@@ -351,3 +351,10 @@ def complete_json(
         backend._json_form = i
         return answer
     raise BackendError("the server accepts no structured-output format")
+
+
+def structured_form(backend: ChatBackend) -> str:
+    """The structured-output form that worked with this backend ("json_schema" or
+    "json_object"), or "" before complete_json has succeeded once."""
+    index = getattr(backend, "_json_form", None)
+    return ("json_schema", "json_object")[index] if index is not None else ""

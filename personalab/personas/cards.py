@@ -118,7 +118,7 @@ def remap(persona: Persona, to_role: str) -> Persona:
     data.update(new, imported_from={**info, "mapped_to": to_role})
     data["seed"] = {"facts": (facts + kept)[:MAX_FACTS], "turns": turns}
     result = _validate(data)
-    result._file_id = persona._file_id  # the same library file
+    result.set_id(persona.file_id)  # the same library file
     return result
 
 

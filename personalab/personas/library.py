@@ -40,7 +40,7 @@ class PersonaLibrary:
             except PersonaError as exc:
                 broken.append(BrokenPersonaFile(path.name, str(exc)))
                 continue
-            persona._file_id = path.stem
+            persona.set_id(path.stem)
             personas[persona.id] = persona
         return sorted(personas.values(), key=lambda p: p.name.lower()), broken
 
@@ -71,7 +71,7 @@ class PersonaLibrary:
         """Save an imported or copied persona under a free id, never over another one; a name
         that is taken gets a number, e.g. "Lena Vogel (2)"."""
         new = persona.model_copy(deep=True)
-        new._file_id = self.free_id(persona.name)
+        new.set_id(self.free_id(persona.name))
         taken = {slugify(p.name) for p in self.load()[0]}
         n = 2
         while slugify(new.name) in taken:

@@ -177,6 +177,16 @@ class Persona(BaseModel):
         """The library file's stem (stable across renames), else a slug of the name."""
         return self._file_id or slugify(self.name)
 
+    @property
+    def file_id(self) -> str:
+        """The library file's stem this persona was read from or saved to ("" if none)."""
+        return self._file_id
+
+    def set_id(self, file_id: str) -> Persona:
+        """Tie the persona to a library file (and so to that file's memories); returns it."""
+        self._file_id = file_id
+        return self
+
     def facts(self) -> list[tuple[str, str]]:
         """The non-empty profile fields as (label, text) pairs, in prompt order."""
         pairs = [("Name", self.name), ("About", self.about or self.summary)]

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import StrictBool, ValidationError, create_model
 
 from personalab.errors import PersonaLabError
 from personalab.models.backends import ChatBackend, ChatMessage, complete_json, json_answer
@@ -17,14 +20,14 @@ CRITERIA = {
     "rules out",
     "unhelpful": "does not really answer the question (refuses, stays vague, or goes off topic)",
 }
-SCHEMA = {
-    "type": "object",
-    "properties": {
-        **{name: {"type": "boolean"} for name in CRITERIA},
-        "explanation": {"type": "string"},
-    },
-    "required": [*CRITERIA, "explanation"],
-}
+# The answer's shape, once: the schema the model is held to and the parser are both made from it.
+VerdictAnswer = create_model(
+    "VerdictAnswer", **{name: (StrictBool, ...) for name in CRITERIA}, explanation=(str, ...)
+)
+PairAnswer = create_model(
+    "PairAnswer", better=(Literal["A", "B", "tie"], ...), explanation=(str, ...)
+)
+SCHEMA = VerdictAnswer.model_json_schema()
 INSTRUCTIONS = (
     "You check whether an assistant's reply fits the user it was written for. You get the "
     "facts known about the user, their question and the reply. For each error type answer "
@@ -84,18 +87,17 @@ def parse_verdict(raw: str) -> tuple[dict[str, bool], str]:
     data = json_answer(raw, "the judge's answer")
     if not isinstance(data, dict):
         raise PersonaLabError("the judge's answer was not a JSON object")
-    missing = [name for name in CRITERIA if not isinstance(data.get(name), bool)]
-    if missing:
-        raise PersonaLabError(f"the judge's answer lacks true/false for {', '.join(missing)}")
-    return {name: data[name] for name in CRITERIA}, str(data.get("explanation", ""))[:1000]
+    try:
+        answer = VerdictAnswer.model_validate({"explanation": ""} | data)
+    except ValidationError as exc:
+        missing = [str(e["loc"][0]) for e in exc.errors() if e["loc"] and e["loc"][0] in CRITERIA]
+        raise PersonaLabError(
+            f"the judge's answer lacks true/false for {', '.join(missing) or 'explanation'}"
+        ) from exc
+    return {name: getattr(answer, name) for name in CRITERIA}, answer.explanation[:1000]
 
 
-PAIR_SCHEMA = {
-    "type": "object",
-    "properties": {"better": {"type": "string", "enum": ["A", "B", "tie"]},
-                   "explanation": {"type": "string"}},
-    "required": ["better", "explanation"],
-}  # fmt: skip
+PAIR_SCHEMA = PairAnswer.model_json_schema()
 PAIR_INSTRUCTIONS = (
     "Two assistant replies answer the same question from a user whose facts you are given. "
     "Which reply fits this user better: it respects their facts and constraints, uses what is "
@@ -107,10 +109,10 @@ PAIR_INSTRUCTIONS = (
 def parse_pair(raw: str) -> str:
     """'A', 'B' or 'tie' from a pairwise verdict; PersonaLabError on anything else."""
     data = json_answer(raw, "the judge's answer")
-    better = data.get("better") if isinstance(data, dict) else None
-    if better not in ("A", "B", "tie"):
-        raise PersonaLabError('the judge\'s answer lacks "better": "A", "B" or "tie"')
-    return better
+    try:
+        return PairAnswer.model_validate({"explanation": ""} | data).better
+    except (ValidationError, TypeError) as exc:
+        raise PersonaLabError('the judge\'s answer lacks "better": "A", "B" or "tie"') from exc
 
 
 def compare_pair(judge: Judge, facts: list[str], question: str, first: str, second: str) -> str:
