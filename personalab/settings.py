@@ -39,7 +39,7 @@ class Settings:
     n_threads: int = 0  # 0: all cores
     # KV states of recent prompts kept by the in-process model, so a prompt that starts like an
     # earlier one (the same persona and facts) evaluates only the new part; 0 turns it off.
-    prefix_cache_mb: int = 256
+    prefix_cache_mb: int = 512
     openai_api_key: str = field(default="", repr=False)
     openai_base_url: str = ""
     openai_model: str = "gpt-4o-mini"

@@ -66,3 +66,14 @@ def test_a_compare_reuses_the_personas_prompt_and_says_so(store, settings, cache
     stats = personal.to_json()["stats"]
     assert stats["prompt_tokens"] > 100
     assert stats["reused_tokens"] > stats["prompt_tokens"] // 2
+
+
+def test_the_state_cache_stays_within_its_capacity_counting_everything_it_holds():
+    """Many different prompts never make the cache hold more than its capacity, logits
+    included (llama-cpp-python's own count leaves them out, and memory ran out)."""
+    small = EmbeddedBackend(prefix_cache_mb=150)
+    for i in range(8):
+        ask(small, ChatMessage("system", f"Profile number {i}. " * 30), "Hi")
+    held = small._llama.cache.cache_state.values()
+    total = sum(s.llama_state_size + s.scores.nbytes + s.input_ids.nbytes for s in held)
+    assert 0 < total <= 150 << 20

@@ -3,6 +3,7 @@ beside personalized) and quality (violations, instruction echo) on the test prob
 
 from __future__ import annotations
 
+import json
 import shutil
 import statistics
 import tempfile
@@ -108,6 +109,9 @@ def run(
         row["quality"] = quality(backend, embedder, fixed, split, progress)
         rows.append(row)
         del backend
+        partial = Path("bench-results") / "bench-models-partial.json"  # a crash keeps the rest
+        partial.parent.mkdir(exist_ok=True)
+        partial.write_text(json.dumps({"split": split, "packs": rows}, indent=1))
     return {"split": split, "limits": LIMITS, "packs": rows, "default": choose(rows)}
 
 

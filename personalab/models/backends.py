@@ -86,6 +86,22 @@ class PromptStats:
         return self.tokens - self.evaluated
 
 
+def _sized_cache(base: type) -> type:
+    """llama-cpp-python's RAM cache, held to its capacity by what its states really take: it
+    counts only the KV bytes, but each state also copies the logits (n_batch x vocabulary
+    floats: 300 MB for Qwen), so it grew until the machine ran out of memory (measured)."""
+
+    class SizedCache(base):
+        @property
+        def cache_size(self) -> int:
+            return sum(
+                s.llama_state_size + s.scores.nbytes + s.input_ids.nbytes
+                for s in self.cache_state.values()
+            )
+
+    return SizedCache
+
+
 def _counting_llama(base: type) -> type:
     """Llama that records, per generation, the prompt's length and the tokens it evaluated."""
 
@@ -142,7 +158,7 @@ class EmbeddedBackend:
         if prefix_cache_mb > 0:
             # KV states of recent prompts: a prompt that starts like one of them (the same
             # persona and facts) evaluates only what follows the shared prefix.
-            self._llama.set_cache(LlamaRAMCache(capacity_bytes=prefix_cache_mb << 20))
+            self._llama.set_cache(_sized_cache(LlamaRAMCache)(prefix_cache_mb << 20))
         # A bundled pack (a small model): the guard is on and facts come from rules by default.
         self.bundled = not gguf_path if bundled is None else bundled
         self.name = name or (path.stem if gguf_path else "SmolLM2-135M-Instruct (bundled, offline)")
