@@ -168,6 +168,12 @@ class EmbeddedBackend:
         self._counts: dict[str, int] = {}
 
     @property
+    def prefix_cache_entries(self) -> int:
+        """How many prompt states the prefix cache holds now (0 when it is off)."""
+        cache = self._llama.cache
+        return len(cache.cache_state) if cache is not None else 0
+
+    @property
     def last_prompt(self) -> PromptStats:
         """The last prompt's length and how much of it was evaluated anew."""
         return self._llama.prompt_stats
