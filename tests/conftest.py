@@ -54,6 +54,8 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, export_cache: 
     monkeypatch.setenv("PERSONALAB_PERSONAS_DIR", str(personas))
     monkeypatch.setenv("PERSONALAB_MAX_TOKENS", "48")
     monkeypatch.setenv("PERSONALAB_TEMPERATURE", "0")
+    # Logic tests run on the fastest pack; tests/test_models.py covers the default and the rest.
+    monkeypatch.setenv("PERSONALAB_MODEL", "smollm2-135m")
     monkeypatch.setenv("PERSONALAB_SEED_PERSONAS", "0")  # tests that want seeds turn them on
     monkeypatch.setenv("PERSONALAB_USER", "tester")  # a named user: every app session shares it
     # `python -m personalab` in a subprocess finds the package from any working directory.

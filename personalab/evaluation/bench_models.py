@@ -25,10 +25,11 @@ from personalab.stage.votes import wilson
 
 PERSONAS = ("ananya-olympiad-student", "lena-vegan-marathoner", "margaret-retired-teacher")
 QUESTIONS = ("What should I cook for friends on Friday?", "Plan my Saturday for me.")
-# The default is the strongest pack that keeps a live demo responsive here: a warm persona's
-# first token within 2 s, decoding at 15 tokens/s or more (three times reading speed), and a
-# two-column compare of 96-token answers done within 15 s (medians).
-LIMITS = {"warm_first_token_s": 2.0, "decode_tok_s": 15.0, "compare_s": 15.0}
+# The default is the strongest pack that keeps a live demo responsive here (medians): a warm
+# persona's first token within 1.5 s; decoding at 25 tokens/s or more, so that a compare of
+# two full answers (the default 256 tokens each, queued in process) is done within 20 s; and a
+# compare of two 96-token answers, everything included, within 15 s.
+LIMITS = {"warm_first_token_s": 1.5, "decode_tok_s": 25.0, "compare_s": 15.0}
 
 
 def speed(backend, embedder: Embedder, settings: Settings) -> dict:

@@ -11,7 +11,7 @@ from personalab.records import Memory
 from personalab.replies.checks import Check, check_reply, checks_for_fact, run_check
 from tests.conftest import LIBRARY, run_cli
 
-CASES = yaml.safe_load((Path(__file__).parent / "fixtures" / "check_cases.yaml").read_text())
+CASES = yaml.safe_load((Path(__file__).parent.parent / "fixtures" / "check_cases.yaml").read_text())
 
 
 def as_check(spec: dict) -> Check:

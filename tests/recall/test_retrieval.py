@@ -11,7 +11,7 @@ from personalab.records import Memory, ScoredMemory
 
 NOW = 1_800_000_000.0
 DAY = 86400.0
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parent.parent / "fixtures"
 
 
 def test_recency_halves_every_half_life():

@@ -29,8 +29,8 @@ from personalab.personas.cards import (
 from personalab.personas.library import PersonaLibrary
 from personalab.personas.model import Persona, parse_persona
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "cards"
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "cards"
 GOOD = ["v1.json", "v2_book_untrusted.json", "v3.json", "pygmalion.json", "personachat.txt",
         "description.txt", "persona.yaml", "v3_in_chara.png"]  # fmt: skip
 SUFFIX = {"yaml": "yaml", "card-v2": "json", "card-v3": "json", "card-png": "png"}

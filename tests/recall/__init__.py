@@ -1,0 +1,1 @@
+"""Tests of recall and embeddings."""
