@@ -13,7 +13,7 @@ LLAMA_SRC := .cache/llama-src
 # machine into this folder (outside the clone), then installed from it.
 LLAMA_WHEELS := $(HOME)/.cache/personalab/wheels/llama-cpp-python-$(LLAMA_VERSION)-portable
 
-.PHONY: run test lint format bench browser clean llama-server model models
+.PHONY: run test quick lint format bench browser clean llama-server model models
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,11 @@ test: $(STAMP) browser model
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
+
+# The quick loop while coding: everything but the tests marked slow (real models generating,
+# servers, the browser). `make test` and CI run everything.
+quick: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
