@@ -31,7 +31,7 @@ class Settings:
     embedder: str = ""
     backend: str = "offline"
     # The offline model pack (`python -m personalab models list`); chosen by measurement.
-    model: str = "smollm2-135m"
+    model: str = "qwen2.5-coder-0.5b"
     # Any GGUF file for the offline backend instead of a pack.
     gguf_path: str = ""
     models_dir: str = ""  # one more folder to look for GGUF files in (besides the usual ones)
