@@ -64,27 +64,21 @@ def backend_from_settings(settings: Settings) -> ChatBackend:
     return EmbeddedBackend(path, name=f"{pack.title} (offline)", bundled=True, **options)
 
 
-def judge_backend(settings: Settings) -> ChatBackend | None:
-    """The judge's model when PERSONALAB_JUDGE_MODEL is set (its own server and key)."""
+def judge_from_settings(settings: Settings) -> Judge | None:
+    """The LLM judge PERSONALAB_JUDGE_MODEL names (its own server and key), or None."""
     if not settings.judge_model:
         return None
     from personalab.models.backends import OpenAIBackend
+    from personalab.replies.judge import Judge
 
-    return OpenAIBackend(
+    backend = OpenAIBackend(
         model=settings.judge_model,
         api_key=settings.judge_api_key or settings.openai_api_key,
         base_url=settings.judge_base_url or settings.openai_base_url,
         timeout_s=settings.timeout_s,
         max_retries=settings.max_retries,
     )
-
-
-def judge_from_settings(settings: Settings) -> Judge | None:
-    """The LLM judge settings set up, or None."""
-    from personalab.replies.judge import Judge
-
-    backend = judge_backend(settings)
-    return Judge(backend) if backend else None
+    return Judge(backend)
 
 
 def engine_from_settings(

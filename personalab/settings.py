@@ -15,6 +15,7 @@ ENV_PREFIX = "PERSONALAB_"
 BACKENDS = ("offline", "openai")
 FACT_EXTRACTION = ("auto", "rules", "llm")
 GUARD = ("auto", "on", "off")
+PREFIX_CACHE_MB = 512  # the in-process model's cache of recent prompt states
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class Settings:
     n_threads: int = 0  # 0: all cores
     # KV states of recent prompts kept by the in-process model, so a prompt that starts like an
     # earlier one (the same persona and facts) evaluates only the new part; 0 turns it off.
-    prefix_cache_mb: int = 512
+    prefix_cache_mb: int = PREFIX_CACHE_MB
     openai_api_key: str = field(default="", repr=False)
     openai_base_url: str = ""
     openai_model: str = "gpt-4o-mini"

