@@ -153,7 +153,7 @@ def test_compare_streams_generic_and_personalized_answers_side_by_side(
 def test_blind_vote_then_labels_are_revealed(app_url: str, page: Page, js_errors: list):
     """Compare with a blind vote: both unlabelled answers fill in; a vote reveals the labels."""
     page.goto(f"{app_url}compare")
-    page.get_by_text("Blind vote").click()
+    page.get_by_test_id("stCheckbox").get_by_text("Blind vote").click()
     send(page, "What should I cook tonight?", placeholder="One message, several answers")
     answers = answer_column(page, "Answer ")
     expect(page.get_by_role("button", name="Answer A")).to_be_visible(timeout=REPLY_TIMEOUT_MS)
