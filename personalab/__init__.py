@@ -6,8 +6,6 @@ line's start stay cheap; `from personalab import Engine` works as before.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from personalab.lazy import exports
 
 _WHERE = {  # public name: the module (under personalab) that defines it
@@ -47,73 +45,5 @@ _WHERE = {  # public name: the module (under personalab) that defines it
     "Recall": "recall.ranking",
     "RecallPolicy": "recall.ranking",
 }
-__all__ = [
-    "backend_from_settings",
-    "BackendError",
-    "ChatBackend",
-    "ChatMessage",
-    "Check",
-    "CheckReport",
-    "CheckResult",
-    "ColumnKind",
-    "EmbeddedBackend",
-    "Embedder",
-    "Engine",
-    "FactBook",
-    "FactChange",
-    "GenerationOptions",
-    "Judge",
-    "Memory",
-    "MemoryStore",
-    "MemoryStoreError",
-    "NewMemory",
-    "open_client",
-    "OpenAIBackend",
-    "Persona",
-    "PersonaError",
-    "PersonaLabError",
-    "PersonaLibrary",
-    "PromptPlan",
-    "Recall",
-    "RecallPolicy",
-    "Reply",
-    "ReplyStats",
-    "Revision",
-    "ScoredMemory",
-    "Settings",
-    "SettingsError",
-    "Verdict",
-]
-
-
+__all__ = sorted(_WHERE, key=str.lower)
 __getattr__, __dir__ = exports(__name__, _WHERE)
-
-
-if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
-    from personalab.compose import backend_from_settings
-    from personalab.embedding.embedder import Embedder
-    from personalab.engine import Engine, Reply, ReplyStats
-    from personalab.errors import (
-        BackendError,
-        MemoryStoreError,
-        PersonaError,
-        PersonaLabError,
-        SettingsError,
-    )
-    from personalab.facts.book import FactBook, FactChange
-    from personalab.memory.store import MemoryStore, open_client
-    from personalab.models.backends import (
-        ChatBackend,
-        ChatMessage,
-        EmbeddedBackend,
-        GenerationOptions,
-        OpenAIBackend,
-    )
-    from personalab.personas.library import PersonaLibrary
-    from personalab.personas.model import Persona
-    from personalab.prompts import ColumnKind, PromptPlan
-    from personalab.recall.ranking import Recall, RecallPolicy
-    from personalab.records import Memory, NewMemory, Revision, ScoredMemory
-    from personalab.replies.checks import Check, CheckReport, CheckResult
-    from personalab.replies.judge import Judge, Verdict
-    from personalab.settings import Settings

@@ -326,13 +326,9 @@ class Engine:
             unique = list(dict.fromkeys(kinds))
             replies = self.compare(user, persona, message, session, unique, remember)
             answered.update({(persona.id, k): r for k, r in zip(unique, replies, strict=True)})
-        seen: set[tuple[str, ColumnKind]] = set()
-        out = []
-        for persona, kind in columns:
-            if (persona.id, kind) not in seen:
-                seen.add((persona.id, kind))
-                out.append((persona, answered[(persona.id, kind)]))
-        return out
+        unique_columns = dict.fromkeys((p.id, k) for p, k in columns)
+        people = {p.id: p for p, _ in columns}
+        return [(people[pid], answered[(pid, kind)]) for pid, kind in unique_columns]
 
     @staticmethod
     def checks_for(persona: Persona, recalled: Recall) -> list[Check]:

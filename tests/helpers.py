@@ -126,8 +126,3 @@ class DiskClient:
                 return self._write("upsert", **kwargs)
 
         return Watched()
-
-
-def FullDiskClient(client) -> DiskClient:  # noqa: N802 (reads as the class it stands for)
-    """A client whose every write fails as a full disk does."""
-    return DiskClient(client, room=0)

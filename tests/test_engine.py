@@ -4,7 +4,7 @@ import pytest
 
 from personalab import ColumnKind, Engine, MemoryStore, PersonaLibrary, open_client
 from tests.conftest import LIBRARY
-from tests.helpers import FullDiskClient
+from tests.helpers import DiskClient
 
 pytestmark = pytest.mark.slow  # the real bundled model
 
@@ -108,7 +108,7 @@ def test_a_failed_memory_write_keeps_the_reply(
     tmp_path, embedder, offline_backend, settings, persona
 ):
     """When the disk is full the reply is still delivered, with the reason it was not saved."""
-    store = MemoryStore(FullDiskClient(open_client(tmp_path / "m")), embedder)
+    store = MemoryStore(DiskClient(open_client(tmp_path / "m"), room=0), embedder)
     reply = Engine(store, offline_backend, settings).reply("ana", persona, "hello", "s")
     assert reply.read().strip()
     assert "disk is full" in reply.memory_error

@@ -42,7 +42,7 @@ def _row(pack: packs.ModelPack, settings: Settings) -> dict:
         "packages": [p.spec for p in pack.packages],
         "installed": path.is_file() and path.stat().st_size == pack.size,
         "path": str(path),
-        "default": pack.name == settings.model,
+        "in_use": pack.name == settings.model,
     }
 
 
@@ -53,7 +53,7 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     for r in rows:
         state = "installed" if r["installed"] else f"not installed: models install {r['name']}"
-        mark = " (in use)" if r["default"] else ""
+        mark = " (in use)" if r["in_use"] else ""
         print(f"{r['name']}{mark}: {r['title']}, {packs.PACKS[r['name']].size_label}, "
               f"{r['license']}, from {r['source']}, sha256 {r['sha256']}; {state}")  # fmt: skip
     return 0

@@ -2,8 +2,6 @@
 
 from personalab.lazy import exports
 
-__all__ = ["Embedder"]
-__getattr__, __dir__ = exports(
-    __name__,
-    {"Embedder": "embedder"},
-)
+_WHERE = {"Embedder": "embedder"}
+__all__ = list(_WHERE)
+__getattr__, __dir__ = exports(__name__, _WHERE)

@@ -3,8 +3,6 @@ kept deduplicated with their history in the fact book."""
 
 from personalab.lazy import exports
 
-__all__ = ["FactBook", "FactChange"]
-__getattr__, __dir__ = exports(
-    __name__,
-    {"FactBook": "book", "FactChange": "book"},
-)
+_WHERE = {"FactBook": "book", "FactChange": "book"}
+__all__ = list(_WHERE)
+__getattr__, __dir__ = exports(__name__, _WHERE)

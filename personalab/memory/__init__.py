@@ -3,8 +3,6 @@ index, marks, side collections, write batches and the one-writer folder lock."""
 
 from personalab.lazy import exports
 
-__all__ = ["MemoryStore", "open_client", "open_server"]
-__getattr__, __dir__ = exports(
-    __name__,
-    {"MemoryStore": "store", "open_client": "store", "open_server": "chroma"},
-)
+_WHERE = {"MemoryStore": "store", "open_client": "store", "open_server": "chroma"}
+__all__ = list(_WHERE)
+__getattr__, __dir__ = exports(__name__, _WHERE)

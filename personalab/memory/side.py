@@ -28,7 +28,8 @@ class SideCollection:
 
     def put(self, record_id: str, metadata: dict, document: str, replace: bool = True) -> None:
         """Write one record (its vector is a placeholder: side records are never searched)."""
-        write = self._open().upsert if replace else self._open().add
+        collection = self._open()
+        write = collection.upsert if replace else collection.add
         try:
             write(ids=[record_id], embeddings=[[0.0]], metadatas=[metadata], documents=[document])
         except Exception as exc:

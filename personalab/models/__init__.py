@@ -3,14 +3,12 @@ discovery of the models this machine already has."""
 
 from personalab.lazy import exports
 
-__all__ = ["ChatBackend", "ChatMessage", "EmbeddedBackend", "GenerationOptions", "OpenAIBackend"]
-__getattr__, __dir__ = exports(
-    __name__,
-    {
-        "ChatBackend": "backends",
-        "ChatMessage": "backends",
-        "EmbeddedBackend": "backends",
-        "GenerationOptions": "backends",
-        "OpenAIBackend": "backends",
-    },
-)
+_WHERE = {
+    "ChatBackend": "backends",
+    "ChatMessage": "backends",
+    "EmbeddedBackend": "backends",
+    "GenerationOptions": "backends",
+    "OpenAIBackend": "backends",
+}
+__all__ = list(_WHERE)
+__getattr__, __dir__ = exports(__name__, _WHERE)

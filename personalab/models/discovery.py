@@ -108,8 +108,10 @@ def discover(
     ports: dict[int, str] | None = None,
     folders: list[tuple[Path, str]] | None = None,
     budget_s: float = 1.0,
+    timeout_s: float = PROBE_TIMEOUT_S,
 ) -> list[FoundModel]:
-    """Every model found on this machine's loopback servers and usual folders, within budget_s.
+    """Every model found on this machine's loopback servers and usual folders, within budget_s
+    for the folders and timeout_s for each server.
 
     Only 127.0.0.1 is asked; nothing leaves the machine. Servers are asked all at once.
     """
@@ -118,7 +120,7 @@ def discover(
     deadline = time.monotonic() + budget_s
     with ThreadPoolExecutor(max_workers=max(1, len(ports) + 1)) as pool:
         servers = [
-            pool.submit(probe_server, f"http://127.0.0.1:{port}/v1", label)
+            pool.submit(probe_server, f"http://127.0.0.1:{port}/v1", label, timeout_s)
             for port, label in ports.items()
         ]
         files = pool.submit(

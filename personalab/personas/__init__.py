@@ -2,8 +2,6 @@
 
 from personalab.lazy import exports
 
-__all__ = ["Persona", "PersonaLibrary"]
-__getattr__, __dir__ = exports(
-    __name__,
-    {"Persona": "model", "PersonaLibrary": "library"},
-)
+_WHERE = {"Persona": "model", "PersonaLibrary": "library"}
+__all__ = list(_WHERE)
+__getattr__, __dir__ = exports(__name__, _WHERE)

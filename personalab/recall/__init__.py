@@ -2,8 +2,6 @@
 
 from personalab.lazy import exports
 
-__all__ = ["Recall", "recall", "RecallPolicy"]
-__getattr__, __dir__ = exports(
-    __name__,
-    {"Recall": "ranking", "RecallPolicy": "ranking", "recall": "ranking"},
-)
+_WHERE = {"Recall": "ranking", "RecallPolicy": "ranking", "recall": "ranking"}
+__all__ = list(_WHERE)
+__getattr__, __dir__ = exports(__name__, _WHERE)

@@ -3,14 +3,12 @@ the LLM judge, and attribution of sentences to what the model was told."""
 
 from personalab.lazy import exports
 
-__all__ = ["Check", "CheckReport", "CheckResult", "Judge", "Verdict"]
-__getattr__, __dir__ = exports(
-    __name__,
-    {
-        "Check": "checks",
-        "CheckReport": "checks",
-        "CheckResult": "checks",
-        "Judge": "judge",
-        "Verdict": "judge",
-    },
-)
+_WHERE = {
+    "Check": "checks",
+    "CheckReport": "checks",
+    "CheckResult": "checks",
+    "Judge": "judge",
+    "Verdict": "judge",
+}
+__all__ = list(_WHERE)
+__getattr__, __dir__ = exports(__name__, _WHERE)

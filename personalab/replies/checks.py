@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -125,10 +126,7 @@ _TOKEN = re.compile(r"[^\W_]+")
 def echoed(text: str, instructions: tuple[str, ...]) -> tuple[Span, ...]:
     """The stretches of text that repeat ECHO_WORDS or more words of the instructions in a row
     (any case, any punctuation), merged where they touch."""
-    runs = set()
-    for sentence in instructions:
-        words = [w.lower() for w in _TOKEN.findall(sentence)]
-        runs |= {tuple(words[i : i + ECHO_WORDS]) for i in range(len(words) - ECHO_WORDS + 1)}
+    runs = _runs(instructions)
     found = list(_TOKEN.finditer(text))
     words = [m.group().lower() for m in found]
     spans: list[list[int]] = []
@@ -140,6 +138,17 @@ def echoed(text: str, instructions: tuple[str, ...]) -> tuple[Span, ...]:
             else:
                 spans.append([start, end])
     return tuple(Span(a, b, text[a:b]) for a, b in spans)
+
+
+@functools.lru_cache(maxsize=32)
+def _runs(instructions: tuple[str, ...]) -> frozenset[tuple[str, ...]]:
+    """Every ECHO_WORDS-word run of the instructions (lowercased): built once per prompt, as
+    the guard checks the reply at each sentence end."""
+    runs = set()
+    for sentence in instructions:
+        words = [w.lower() for w in _TOKEN.findall(sentence)]
+        runs |= {tuple(words[i : i + ECHO_WORDS]) for i in range(len(words) - ECHO_WORDS + 1)}
+    return frozenset(runs)
 
 
 def check_reply(text: str, checks: list[Check]) -> CheckReport:

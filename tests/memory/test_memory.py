@@ -6,7 +6,7 @@ from contextlib import closing
 import pytest
 
 from personalab import MemoryStore, MemoryStoreError, NewMemory, open_client
-from tests.helpers import DiskClient, FullDiskClient
+from tests.helpers import DiskClient
 
 
 def say(store, user, persona, *texts, session="s1"):
@@ -197,7 +197,7 @@ def test_an_unusable_memory_folder_gives_a_clear_error(tmp_path):
 
 def test_a_full_disk_is_reported_plainly(tmp_path, embedder):
     """A write that fails for lack of space says so, and how to fix it."""
-    store = MemoryStore(FullDiskClient(open_client(tmp_path / "m")), embedder)
+    store = MemoryStore(DiskClient(open_client(tmp_path / "m"), room=0), embedder)
     with pytest.raises(MemoryStoreError, match="disk is full"):
         say(store, "ana", "coach", "hello")
 

@@ -74,16 +74,18 @@ def test_a_found_file_is_labelled_with_its_source_and_size():
 
 
 def test_discovery_runs_in_the_background(tmp_path):
-    """Starting a scan returns while a server it asks is still silent; the results (here a
-    GGUF file) arrive when the scan has finished."""
+    """Starting a scan returns while a server it asks is still silent; the results (the
+    server's model and a GGUF file) arrive when the scan has finished."""
     (tmp_path / "tiny.gguf").symlink_to(bundled_gguf_path())
     gate = threading.Event()
     server = OddServer(body=b'{"object": "list", "data": [{"id": "m1"}]}', gate=gate)
     try:
-        scan = Discovery(ports={server.port: "silent"}, folders=[(tmp_path, "models folder")])
+        ports = {server.port: "silent"}
+        scan = Discovery(ports=ports, folders=[(tmp_path, "models folder")], timeout_s=60)
         scan.start()
         assert scan.results() is None  # the silent server holds the scan: start() did not wait
-        assert [m.name for m in scan.wait(30)] == ["tiny"] and scan.finished_at > 0
+        gate.set()
+        assert [m.name for m in scan.wait(60)] == ["m1", "tiny"] and scan.finished_at > 0
     finally:
         gate.set()
         server.close()
