@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the heavy modules load only when something is built
@@ -42,7 +43,6 @@ def store_from_settings(settings: Settings, embedder: Embedder) -> MemoryStore:
 
 def backend_from_settings(settings: Settings) -> ChatBackend:
     """The chat model settings.backend names, built from the other settings."""
-    from personalab.models import packs
     from personalab.models.backends import EmbeddedBackend, OpenAIBackend
 
     if settings.backend == "openai":
@@ -54,23 +54,45 @@ def backend_from_settings(settings: Settings) -> ChatBackend:
             max_retries=settings.max_retries,
             context_window=settings.n_ctx,
         )
-    options = dict(
-        n_ctx=settings.n_ctx, n_threads=settings.n_threads, prefix_cache_mb=settings.prefix_cache_mb
-    )
     if settings.gguf_path:
-        return EmbeddedBackend(settings.gguf_path, **options)
-    pack = packs.find(settings.model)
-    path = packs.locate(pack, packs.packs_dir())  # verified by size and SHA-256, or refused
-    return EmbeddedBackend(path, name=f"{pack.title} (offline)", bundled=True, **options)
+        return EmbeddedBackend(
+            settings.gguf_path, n_ctx=settings.n_ctx, n_threads=settings.n_threads,
+            prefix_cache_mb=settings.prefix_cache_mb,
+        )  # fmt: skip
+    return pack_backend(settings.model, settings)
 
 
-def judge_from_settings(settings: Settings) -> Judge | None:
-    """The LLM judge PERSONALAB_JUDGE_MODEL names (its own server and key), or None."""
+def pack_backend(name: str, settings: Settings, n_ctx: int = 0) -> ChatBackend:
+    """An offline pack run in process (verified by size and SHA-256, or refused)."""
+    from personalab.models import packs
+    from personalab.models.backends import EmbeddedBackend
+
+    pack = packs.find(name)
+    return EmbeddedBackend(
+        packs.locate(pack, packs.packs_dir()),
+        name=f"{pack.title} (offline)",
+        n_ctx=n_ctx or settings.n_ctx,
+        n_threads=settings.n_threads,
+        prefix_cache_mb=settings.prefix_cache_mb,
+        bundled=True,
+    )
+
+
+JUDGE_CTX = 4096  # facts, a question and two replies fit
+
+
+def judge_from_settings(settings: Settings, build: Callable = pack_backend) -> Judge | None:
+    """The LLM judge PERSONALAB_JUDGE_MODEL names, or None: an offline pack's name
+    ("qwen2.5-coder-1.5b") runs it on this machine (built by build), any other name on its
+    own server."""
     if not settings.judge_model:
         return None
+    from personalab.models import packs
     from personalab.models.backends import OpenAIBackend
     from personalab.replies.judge import Judge
 
+    if settings.judge_model in packs.PACKS and not settings.judge_base_url:
+        return Judge(build(settings.judge_model, settings, JUDGE_CTX))
     backend = OpenAIBackend(
         model=settings.judge_model,
         api_key=settings.judge_api_key or settings.openai_api_key,
@@ -82,11 +104,15 @@ def judge_from_settings(settings: Settings) -> Judge | None:
 
 
 def engine_from_settings(
-    settings: Settings, store: MemoryStore, backend: ChatBackend | None
+    settings: Settings,
+    store: MemoryStore,
+    backend: ChatBackend | None,
+    build: Callable = pack_backend,
 ) -> Engine:
     """The engine over a store and a chat model (None: recall and memory only), with the
-    judge settings set up."""
+    judge and the fact model settings name (offline packs built by build)."""
     from personalab.engine import Engine
 
-    judge = judge_from_settings(settings) if backend is not None else None
-    return Engine(store, backend, settings, judge=judge)
+    judge = judge_from_settings(settings, build) if backend is not None else None
+    facts = build(settings.fact_model, settings) if settings.fact_model else None
+    return Engine(store, backend, settings, judge=judge, fact_backend=facts)

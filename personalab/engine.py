@@ -31,6 +31,9 @@ from personalab.replies.guard import GuardLog, GuardPolicy, guarded
 from personalab.replies.judge import Judge, Verdict
 from personalab.settings import Settings
 
+# The judge rates a reply once it has streamed, off the stream, one reply at a time.
+_JUDGING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="personalab-judge")
+
 
 @dataclass(frozen=True)
 class ReplyStats:
@@ -114,6 +117,7 @@ class Reply:
         self.judge = judge
         self.verdict: Verdict | None = None
         self.judge_error: str | None = None
+        self.judging: Future | None = None  # the judge runs off the stream, once it has ended
         self.text = ""
         self.stats: ReplyStats | None = None
         self.report: CheckReport | None = None
@@ -162,10 +166,23 @@ class Reply:
             except MemoryStoreError as exc:
                 self.memory_error = str(exc)
         if self.judge is not None:
-            try:
-                self.verdict = self.judge.rate(self.judge_facts(), self.plan.question, self.text)
-            except PersonaLabError as exc:
-                self.judge_error = str(exc)
+            self.judging = _JUDGING.submit(self._rate)
+
+    def _rate(self) -> None:
+        try:
+            self.verdict = self.judge.rate(self.judge_facts(), self.plan.question, self.text)
+        except PersonaLabError as exc:
+            self.judge_error = str(exc)
+
+    def wait_judge(self, timeout_s: float | None = None) -> bool:
+        """Wait for the judge's verdict (or its error); False if it is still rating."""
+        if self.judging is None:
+            return True
+        try:
+            self.judging.result(timeout_s)
+        except TimeoutError:
+            return False
+        return True
 
     def judge_facts(self) -> list[str]:
         """What the judge is told about the user: the checked rules and the prompt's facts,
@@ -176,9 +193,10 @@ class Reply:
         return list(dict.fromkeys(facts))
 
     def read(self) -> str:
-        """Consume the whole stream and return the text."""
+        """Consume the whole stream and return the text (and wait for the judge, if any)."""
         for _ in self:
             pass
+        self.wait_judge()
         return self.text
 
     def to_json(self) -> dict:
@@ -192,6 +210,7 @@ class Reply:
             "guard": self.guard_log.to_json() if self.guard_log else None,
             "judge": self.verdict.to_json() if self.verdict else None,
             "judge_error": self.judge_error,
+            "judge_pending": self.judging is not None and not self.judging.done(),
             "memory_error": self.memory_error,
             "saved": self.saved.to_json() if self.saved else None,
         }
@@ -222,18 +241,20 @@ class Engine:
         settings: Settings,
         factbook: FactBook | None = None,
         judge: Judge | None = None,
+        fact_backend: ChatBackend | None = None,
     ):
         self.store = store
         self.backend = backend
         self.settings = settings
         self.factbook = factbook or FactBook(store)
         self.judge = judge
+        facts_by = fact_backend or backend  # a model of its own for facts, else the reply's
         use_llm = settings.fact_extraction == "llm" or (
             settings.fact_extraction == "auto"
-            and backend is not None
-            and not getattr(backend, "bundled", False)
+            and facts_by is not None
+            and not getattr(facts_by, "bundled", False)
         )
-        self.extractor = LLMFactExtractor(backend, self.factbook) if use_llm and backend else None
+        self.extractor = LLMFactExtractor(facts_by, self.factbook) if use_llm and facts_by else None
         self.policy = RecallPolicy(
             episodes=settings.memory_k, include_assistant=settings.recall_assistant_turns
         )

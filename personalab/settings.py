@@ -44,7 +44,8 @@ class Settings:
     openai_api_key: str = field(default="", repr=False)
     openai_base_url: str = ""
     openai_model: str = "gpt-4o-mini"
-    # An optional LLM judge (any OpenAI-compatible server) that rates replies.
+    # An optional LLM judge that rates each reply after it has streamed: an offline pack's name
+    # (qwen2.5-coder-1.5b runs it on this machine) or a model on an OpenAI-compatible server.
     judge_model: str = ""
     judge_base_url: str = ""
     judge_api_key: str = field(default="", repr=False)
@@ -65,6 +66,8 @@ class Settings:
     # How facts are found in user turns: rules (offline, instant), llm (the chat model, after
     # the reply), or auto: llm unless the model is the bundled 135M one.
     fact_extraction: str = "auto"
+    # The offline pack that extracts facts when that is llm (empty: the reply's own model).
+    fact_model: str = ""
     # The guard re-asks the personalized reply when it names something the persona rules out:
     # auto = on for the bundled 135M model, off for others.
     guard: str = "auto"

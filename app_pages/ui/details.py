@@ -72,7 +72,7 @@ def show_checks(data: dict | ReplyRecord) -> None:
     """A badge per check (and the judge), and for each failure the words that broke it."""
     reply = ReplyRecord.of(data)
     results, verdict = reply.results, reply.judge
-    if not results and not verdict and not reply.judge_error:
+    if not results and not verdict and not reply.judge_error and not reply.judge_pending:
         return
     with st.container(horizontal=True, gap="small"):
         for r in results:
@@ -85,6 +85,9 @@ def show_checks(data: dict | ReplyRecord) -> None:
             errors = [e.replace("_", " ") for e, on in verdict.errors.items() if on]
             label = "judge: fits" if not errors else "judge: " + ", ".join(errors)
             st.badge(label, icon=":material/gavel:", color="green" if not errors else "orange")
+            if verdict.uses_fact is not None:
+                used = "uses a fact about you" if verdict.uses_fact else "uses no fact about you"
+                st.badge(f"judge: {used}", icon=":material/gavel:", color="gray")
     for r in results:
         if not r.passed and r.spans:
             marks = " · ".join(snippet(reply.text, s.start, s.end) for s in r.spans[:3])
@@ -93,6 +96,8 @@ def show_checks(data: dict | ReplyRecord) -> None:
             st.caption(f":material/error: {plain(r.check.constraint)}: {plain(r.detail)}")
     if reply.guard and len(reply.guard.attempts) > 1:
         st.caption(f":material/shield: Guard: {plain(reply.guard.summary)}")
+    if reply.judge_pending:
+        st.caption(":material/hourglass_top: The judge was still rating when the page moved on.")
     if reply.judge_error:
         st.caption(
             f":material/warning: The judge could not rate this reply: {plain(reply.judge_error)}"

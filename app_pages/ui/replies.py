@@ -13,6 +13,7 @@ from personalab.text.safe import safe_markdown
 
 T = TypeVar("T")
 FACTS_WAIT_S = 20.0  # after the reply has streamed, how long to show "updating facts"
+JUDGE_WAIT_S = 90.0  # and how long to show "the judge is rating" (an offline judge takes ~10 s)
 
 
 def attempt(make: Callable[[], T]) -> T | None:
@@ -45,10 +46,19 @@ def stream(reply: Reply | None, details: bool = True) -> dict | None:
     if reply.saved is not None and reply.saved.pending is not None:
         with st.spinner("Updating what PersonaLab knows about you…"):
             reply.saved.wait(FACTS_WAIT_S)  # the reply is on screen already
+    await_judge([reply])
     data = reply.to_json()
     if details:
         show_details(data)
     return data
+
+
+def await_judge(replies: list[Reply]) -> None:
+    """Wait, with a notice, for the judge that rates replies already on screen."""
+    if any(r.judging is not None and not r.judging.done() for r in replies):
+        with st.spinner(f"The judge ({replies[0].judge.backend.name}) is rating the reply…"):
+            for reply in replies:
+                reply.wait_judge(JUDGE_WAIT_S)
 
 
 def next_message(page: str, typed: str | None) -> str | None:

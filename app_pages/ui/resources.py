@@ -133,7 +133,12 @@ def engine(s: Settings) -> Engine:
         backend = _offline_backend(s.model, s.gguf_path, s.n_ctx, s.n_threads)
     else:
         backend = compose.backend_from_settings(s)  # cheap to build: nothing to cache
-    return compose.engine_from_settings(s, store(s), backend)
+    return compose.engine_from_settings(s, store(s), backend, _pack)
+
+
+def _pack(name: str, s: Settings, n_ctx: int = 0) -> ChatBackend:
+    """An offline pack for the judge or the facts, loaded once per process like the model."""
+    return _offline_backend(name, "", n_ctx or s.n_ctx, s.n_threads)
 
 
 def memory_engine(s: Settings) -> Engine:

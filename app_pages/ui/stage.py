@@ -8,6 +8,7 @@ import streamlit as st
 
 from app_pages.ui import resources
 from app_pages.ui.details import plain, reply_caption, show_checks, show_details
+from app_pages.ui.replies import await_judge
 from personalab import PersonaLabError
 from personalab.replies.attribution import Source, attribute, word_diff
 from personalab.stage.columns import stream_columns
@@ -66,6 +67,7 @@ def run_round(
         elif event.kind == "error":
             errors[event.column] = event.text
             body.error(f"No reply: {event.text}", icon=":material/error:")
+    await_judge([r for i, r in enumerate(replies) if i not in errors])
     finished = []
     for i, (reply, info) in enumerate(zip(replies, meta, strict=True)):
         if i in errors:

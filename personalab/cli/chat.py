@@ -79,6 +79,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"error: {label}: {event.text}", file=sys.stderr)
             elif event.kind in ("started", "done"):
                 print(f"{label}: {event.kind}", file=sys.stderr)
+        for reply in replies:
+            reply.wait_judge()  # it rates each reply after the stream; its verdict is in the JSON
         out = {
             "user": args.user,
             "session": session,
@@ -110,5 +112,12 @@ def _notes(reply) -> None:
         print(f"  check failed: {result.check.constraint} ({result.detail})", file=sys.stderr)
     if reply.guard_log and len(reply.guard_log.attempts) > 1:
         print(f"  guard: {reply.guard_log.summary}", file=sys.stderr)
+    if reply.judging is not None:  # the reply is printed already; the verdict follows it
+        reply.wait_judge()
+        if reply.verdict is not None:
+            errors = [e for e, on in reply.verdict.errors.items() if on]
+            print(f"  judge: {', '.join(errors) or 'fits'}", file=sys.stderr)
+        else:
+            print(f"  judge: could not rate ({reply.judge_error})", file=sys.stderr)
     for hit in reply.plan.facts + reply.plan.memories:
         print(f"  {hit.memory.kind} {hit.score:.2f}: {hit.memory.text[:100]}", file=sys.stderr)

@@ -68,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--sizes", default="1000,10000,100000", help="store sizes for latency")
     bench.add_argument("--queries", type=int, default=100, help="queries per size")
     bench.add_argument("--split", default="test", choices=("dev", "test", "all"))
+    bench.add_argument("--packs", default="", help="models, facts-llm: only these packs (a,b)")
     bench.add_argument("--json", action="store_true", help="print the figures as JSON")
     bench.set_defaults(run=_bench)
     return parser
@@ -86,6 +87,8 @@ BENCHES = (
     "speed",
     "app",
     "models",  # not part of "all": every installed pack through the quality probes (~30 min)
+    "judge",  # not part of "all": the offline judge (Qwen 1.5B) on the probes (~1 h)
+    "facts-llm",  # not part of "all": LLM fact extraction with each Qwen pack (~40 min)
 )
 
 
@@ -117,4 +120,5 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
     from personalab.evaluation.bench import run
 
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
-    return run(settings, args.what, sizes, args.queries, args.data, args.split, args.json)
+    packs = tuple(p.strip() for p in args.packs.split(",") if p.strip())
+    return run(settings, args.what, sizes, args.queries, args.data, args.split, args.json, packs)

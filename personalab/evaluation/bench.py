@@ -127,6 +127,7 @@ def run(
     data: Path | None,
     split: str,
     as_json: bool,
+    packs: tuple[str, ...] = (),
 ) -> int:
     """Run one benchmark or all; figures to stdout (JSON with --json), progress to stderr."""
     data = data or Path(os.environ.get("PERSONALAB_LOCOMO", LOCOMO))
@@ -184,7 +185,13 @@ def run(
     if what == "models":
         from personalab.evaluation import bench_models
 
-        figures["models"] = bench_models.run(embedder, settings, split)
+        figures["models"] = bench_models.run(embedder, settings, split, packs)
+    if what == "judge":
+        from personalab.evaluation import bench_judge
+
+        figures["judge"] = bench_judge.run(embedder, settings, split)
+    if what == "facts-llm":
+        figures["facts_llm"] = bench_facts.llm_packs(embedder, settings, split, packs, log)
     if what in ("all", "app"):
         figures["app"] = app_start()
     out = Path("bench-results")
@@ -225,6 +232,12 @@ def report(figures: dict) -> None:
         from personalab.evaluation.bench_models import print_models
 
         print_models(figures["models"])
+    if "judge" in figures:
+        from personalab.evaluation.bench_judge import print_judge
+
+        print_judge(figures["judge"])
+    if "facts_llm" in figures:
+        print("\nLLM fact extraction\n" + "\n".join(bench_facts.llm_table(figures["facts_llm"])))
     if "defaults" in figures:
         print("\nsampling and prompt layout, personalized replies on the dev probes")
         print(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import shutil
+import statistics
 import sys
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -14,12 +16,14 @@ import numpy as np
 import yaml
 
 from personalab.embedding.embedder import Embedder
+from personalab.errors import PersonaLabError
 from personalab.evaluation.probes import DATA, load_turns
 from personalab.facts.book import SAME_FACT, FactBook
 from personalab.facts.extract import SINGLE, extract, sentences
 from personalab.facts.model import FactModel
 from personalab.memory.store import MemoryStore, open_client
 from personalab.records import Memory, NewMemory
+from personalab.settings import Settings
 
 # The floor: every sentence in which the speaker speaks of themselves, that is not a question
 _SELF = re.compile(r"\b(?:i|i'm|i've|i'd|my|me|mine|we|we're|our|us)\b")
@@ -85,21 +89,21 @@ def dedup(
         folder = Path(tempfile.mkdtemp(prefix="personalab-dedup-"))
         try:
             store = MemoryStore(open_client(folder), embedder)
-            figures[name] = _replay(store, book_type(store), items)
+            figures[name] = _replay(store, book_type(store).learn, items)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         progress(f"dedup {name}: {figures[name]['facts_stored']} facts for {len(items)} items")
     return figures
 
 
-def _replay(store: MemoryStore, book: FactBook, items: list[dict]) -> dict:
+def _replay(store: MemoryStore, learn: Callable, items: list[dict]) -> dict:
     owners: dict[str, set[str]] = {}
     taken = 0
     for round_ in range(4):
         for item in items:
             turn = NewMemory(item["statements"][round_], "user", "s")
             saved = store.remember("u", "p", [turn])[0]
-            changes = book.learn("u", "p", saved)
+            changes = learn("u", "p", saved)
             taken += bool(changes)
             for change in changes:
                 owners.setdefault(change.fact.id, set()).add(item["id"])
@@ -160,5 +164,113 @@ def table(figures: dict) -> list[str]:
             f"| {name} | {r['facts_stored']} | {r['items_with_extra_copies']} | "
             f"{r['wrong_merges']} ({r.get('wrong_merges_one_value_slot', '?')}) | "
             f"{r['items_without_fact']} |"
+        )
+    return rows
+
+
+def llm_packs(
+    embedder: Embedder,
+    settings: Settings,
+    split: str = "test",
+    names: tuple[str, ...] = (),
+    progress: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
+) -> dict:
+    """LLM fact extraction with each installed Qwen pack (or those named): precision and
+    recall on the labelled sentences and copies after restatements, beside the rules measured
+    in the same run."""
+    from personalab.compose import backend_from_settings
+    from personalab.facts.llm import LLMFactExtractor
+    from personalab.models import packs
+
+    data = yaml.safe_load((DATA / "fact_sentences.yaml").read_text(encoding="utf-8"))
+    chosen = [s for s in data["sentences"] if split == "all" or s["split"] == split]
+    rules = extractor(embedder, split)
+    figures: dict = {
+        "split": split,
+        "sentences": len(chosen),
+        "rules": {k: rules[k] for k in ("rules + fact model", "rules alone")},
+        "rules_dedup": dedup(embedder, split, progress)["slots + cosine"],
+        "packs": {},
+    }
+    fixed = settings.replace(temperature=0.0, gguf_path="", backend="offline")
+    for pack, _ in packs.installed():
+        if pack is packs.BUNDLED or (names and pack.name not in names):
+            continue
+        backend = backend_from_settings(fixed.replace(model=pack.name))
+        folder = Path(tempfile.mkdtemp(prefix="personalab-factsllm-"))
+        try:
+            store = MemoryStore(open_client(folder), embedder)
+            llm = _Counted(LLMFactExtractor(backend, FactBook(store)))
+            said = []
+            for n, sentence in enumerate(chosen):  # each sentence in a scope of its own
+                turn = store.remember("u", f"s{n}", [NewMemory(sentence["text"], "user", "s")])
+                said.append((sentence["label"] == "fact", bool(llm.learn("u", f"s{n}", turn[0]))))
+                if n % 20 == 19:
+                    progress(f"  {pack.name}: {n + 1}/{len(chosen)} sentences")
+            row = _precision_recall(said)
+            items = yaml.safe_load((DATA / "fact_paraphrases.yaml").read_text(encoding="utf-8"))
+            items = [f for f in items["facts"] if split == "all" or f["split"] == split]
+            row["dedup"] = _replay(store, llm.learn, items)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        row["failed_answers"] = llm.failed
+        row["seconds_p50"] = round(statistics.median(llm.seconds), 2) if llm.seconds else 0.0
+        figures["packs"][pack.name] = row
+        progress(f"{pack.name}: {row}")
+        del backend, llm
+    return figures
+
+
+class _Counted:
+    """An LLM extractor that counts unparseable answers (as no fact) and times each turn."""
+
+    def __init__(self, extractor):
+        self.extractor = extractor
+        self.failed = 0
+        self.seconds: list[float] = []
+
+    def learn(self, user: str, persona: str, turn: Memory) -> list:
+        started = time.perf_counter()
+        try:
+            return self.extractor.learn(user, persona, turn)
+        except PersonaLabError:
+            self.failed += 1
+            return []
+        finally:
+            self.seconds.append(time.perf_counter() - started)
+
+
+def _precision_recall(said: list[tuple[bool, bool]]) -> dict:
+    tp = sum(1 for gold, got in said if gold and got)
+    return {
+        "precision": tp / max(1, sum(1 for _, got in said if got)),
+        "recall": tp / max(1, sum(1 for gold, _ in said if gold)),
+    }
+
+
+def llm_table(figures: dict) -> list[str]:
+    """The LLM extractors beside the rules, measured in the same run."""
+    rows = [
+        f"{figures['sentences']} labelled sentences ({figures['split']} split); dedup: facts "
+        "stored and items with extra copies after each item is said four ways.",
+        "",
+        "| extractor | precision | recall | facts stored | items with extra copies | "
+        "wrong merges | s per turn |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    d = figures["rules_dedup"]
+    for name, r in figures["rules"].items():
+        dd = d if name == "rules + fact model" else {}
+        rows.append(
+            f"| {name} | {100 * r['precision']:.1f} % | {100 * r['recall']:.1f} % | "
+            f"{dd.get('facts_stored', '')} | {dd.get('items_with_extra_copies', '')} | "
+            f"{dd.get('wrong_merges', '')} | |"
+        )
+    for name, r in figures["packs"].items():
+        dd = r["dedup"]
+        rows.append(
+            f"| LLM, {name} | {100 * r['precision']:.1f} % | {100 * r['recall']:.1f} % | "
+            f"{dd['facts_stored']} | {dd['items_with_extra_copies']} | {dd['wrong_merges']} | "
+            f"{r['seconds_p50']} |"
         )
     return rows

@@ -34,22 +34,27 @@ LIMITS = {"warm_first_token_s": 1.5, "decode_tok_s": 25.0, "compare_s": 15.0}
 
 def speed(backend, embedder: Embedder, settings: Settings) -> dict:
     """First token of generic and personalized replies, cold (a persona's first prompt) and
-    warm (its next), decode rate and a compare's wall time, through the engine."""
+    warm (its next), decode rate and a compare's wall time, through the engine as Compare runs
+    it: recall and prompt planning count in each first token (measured from the moment its
+    reply starts; the in-process model answers the columns in turn), and each exchange is
+    stored."""
     library = PersonaLibrary(settings.personas_dir)
     folder = Path(tempfile.mkdtemp(prefix="personalab-models-"))
     first: dict[str, list[float]] = {"generic": [], "cold": [], "warm": []}
-    decode, compare, reused = [], [], []
+    decode, compare, reused, planning = [], [], [], []
     try:
         engine = Engine(MemoryStore(open_client(folder), embedder), backend, settings)
         kinds = [ColumnKind.GENERIC, ColumnKind.PERSONALIZED]
         for persona in (library.get(p) for p in PERSONAS):
             for turn, question in enumerate(QUESTIONS):
                 started = time.perf_counter()
-                generic, personal = engine.compare("bench", persona, question, "s", kinds, False)
-                generic.read(), personal.read()
+                generic, personal = engine.compare("bench", persona, question, "s", kinds)
+                planned = time.perf_counter() - started  # recall, checks and both prompts
+                generic.read(), personal.read()  # in turn, as the in-process model serves them
                 compare.append(time.perf_counter() - started)
-                first["generic"].append(generic.stats.first_token_s)
-                first["warm" if turn else "cold"].append(personal.stats.first_token_s)
+                planning.append(planned)
+                first["generic"].append(planned + generic.stats.first_token_s)
+                first["warm" if turn else "cold"].append(planned + personal.stats.first_token_s)
                 decode += [r.stats.chunks_per_s for r in (generic, personal) if r.stats.chunks > 8]
                 if turn:
                     reused.append(
@@ -59,6 +64,7 @@ def speed(backend, embedder: Embedder, settings: Settings) -> dict:
         shutil.rmtree(folder, ignore_errors=True)
     median = statistics.median
     return {
+        "recall_and_plan_s": round(median(planning), 3),
         "first_token_generic_s": round(median(first["generic"]), 3),
         "first_token_cold_s": round(median(first["cold"]), 3),
         "warm_first_token_s": round(median(first["warm"]), 3),
@@ -103,7 +109,8 @@ def run(
         started = time.perf_counter()
         backend = backend_from_settings(fixed.replace(model=pack.name))
         row = {"pack": pack.name, "parameters": pack.parameters, "bytes": pack.size}
-        row["load_s"] = round(time.perf_counter() - started, 2)  # the hash check included
+        # the file's size and recorded check included (its full SHA-256 runs at install)
+        row["load_s"] = round(time.perf_counter() - started, 2)
         progress(f"{pack.name}: speed")
         row["speed"] = speed(backend, embedder, fixed)
         progress(f"{pack.name}: quality on the {split} probes")
@@ -136,7 +143,9 @@ def print_models(figures: dict) -> None:
     print(f"\nmodel packs (temperature 0, 96 tokens; quality on the {figures['split']} probes)")
     for row in figures["packs"]:
         s = row["speed"]
-        print(f"  {row['pack']}: load {row['load_s']} s, decode {s['decode_tok_s']} tok/s, "
+        print(f"  {row['pack']}: load {row['load_s']} s, recall and prompts "
+              f"{s.get('recall_and_plan_s', '?')} s (in each first token), "
+              f"decode {s['decode_tok_s']} tok/s, "
               f"first token generic {s['first_token_generic_s']} s, personalized cold "
               f"{s['first_token_cold_s']} s, warm {s['warm_first_token_s']} s "
               f"({s['warm_over_generic']}x generic, {s['warm_prompt_reused']:.0%} of the prompt "

@@ -51,7 +51,8 @@ def run(
     judge: Judge | None = None,
     progress: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
 ) -> dict:
-    """Per system: violation rate, mention rate, refusals, reply time (and judge error rates)."""
+    """Per system: violation rate, mention rate, refusals, reply time (and judge error rates),
+    and each reply's row."""
     library = PersonaLibrary(settings.personas_dir)
     probes = [p for p in load() if split == "all" or p.split == split]
     folder = Path(tempfile.mkdtemp(prefix="personalab-faith-"))
@@ -83,6 +84,7 @@ def run(
         "model": backend.name,
         "temperature": settings.temperature,
         "systems": {name: summarize(r) for name, r in rows.items()},
+        "rows": rows,
     }
 
 
@@ -100,6 +102,10 @@ def _row(probe: Probe, reply) -> dict:
         "seconds": reply.stats.total_s,
         "attempts": len(reply.guard_log.attempts) if reply.guard_log else 1,
         "judge": reply.verdict.errors if reply.verdict else None,
+        "judge_error": reply.judge_error,
+        "uses_fact": reply.verdict.uses_fact if reply.verdict else None,
+        "facts": reply.judge_facts(),
+        "question": probe.question,
         "text": reply.text,
     }
 

@@ -100,6 +100,7 @@ class GuardView(_View):
 
 class VerdictView(_View):
     errors: dict[str, bool] = Field(default_factory=dict)
+    uses_fact: bool | None = None
     explanation: str = ""
     model: str = ""
     raw: str = ""
@@ -130,6 +131,7 @@ class ReplyRecord(_View):
     guard: GuardView | None = None
     judge: VerdictView | None = None
     judge_error: str | None = None
+    judge_pending: bool = False
     memory_error: str | None = None
     saved: SavedView | None = None
 

@@ -4,10 +4,12 @@ import json
 
 import pytest
 
-from personalab import FactBook, NewMemory, OpenAIBackend, PersonaLabError
+from personalab import FactBook, NewMemory, OpenAIBackend, PersonaLabError, PersonaLibrary
+from personalab.compose import engine_from_settings
 from personalab.facts.llm import LLMFactExtractor, parse_operations
 from personalab.models.backends import structured_form
 from personalab.records import Memory
+from tests.conftest import LIBRARY
 from tests.helpers import ScriptedBackend
 
 KNOWN = {"f1": Memory("id-1", "I live in Leeds.", "user", 1.0, "s", "u", "p", kind="fact")}
@@ -136,3 +138,26 @@ def test_a_model_off_this_machine_is_never_shown_private_facts(store):
         shown[local] = extractor.last_prompt[1].content
     assert "peanuts" in shown[True] and "Leeds" in shown[True]
     assert "peanuts" not in shown[False] and "Leeds" in shown[False]
+
+
+def test_facts_come_from_the_fact_model_the_settings_name(store, settings):
+    """With PERSONALAB_FACT_MODEL set, the reply comes from the chat model and the facts of
+    the user's turn from the fact model, after the reply."""
+    built = []
+
+    def build(name, s, n_ctx=0):
+        ops = [{"action": "add", "fact": "I'm vegan.", "category": "diet", "target": ""}]
+        built.append(ScriptedBackend([json.dumps({"operations": ops})], name=name))
+        return built[-1]
+
+    chat = ScriptedBackend(["Try a lentil curry."], name="chat")
+    chosen = settings.replace(fact_extraction="llm", fact_model="qwen2.5-coder-1.5b", guard="off")
+    engine = engine_from_settings(chosen, store, chat, build)
+    persona = PersonaLibrary(LIBRARY).get("lena-vegan-marathoner")
+    reply = engine.reply("ana", persona, "I'm vegan. Dinner ideas?", "s")
+    assert reply.read() == "Try a lentil curry."
+    reply.saved.wait(60)
+    assert [f.text for f in store.list("ana", persona.id, kind="fact")] == ["I'm vegan."]
+    assert [b.name for b in built] == ["qwen2.5-coder-1.5b"] and len(built[0].calls) == 1
+    assert "I'm vegan. Dinner ideas?" in built[0].calls[0][0][1].content
+    assert len(chat.calls) == 1  # the chat model only answered

@@ -1,0 +1,151 @@
+"""`bench judge`: an offline judge on the constraint probes: its agreement with the checks,
+whether replies answer and use the user's facts, and generic vs personalized pairwise."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+
+from personalab.compose import backend_from_settings, judge_from_settings
+from personalab.embedding.embedder import Embedder
+from personalab.errors import PersonaLabError
+from personalab.evaluation import faithfulness
+from personalab.evaluation.common import log
+from personalab.replies.judge import compare_pair
+from personalab.settings import Settings
+from personalab.stage.votes import wilson
+
+JUDGE_PACK = "qwen2.5-coder-1.5b"
+VIOLATION_ERRORS = ("violates_unknowingly", "acknowledges_but_violates")
+
+
+def run(
+    embedder: Embedder,
+    settings: Settings,
+    split: str = "test",
+    judge_pack: str = JUDGE_PACK,
+    progress: Callable[[str], None] = log,
+) -> dict:
+    """Replies by settings.model (generic, personalized, guarded), each rated by the judge
+    pack; then generic against guarded for each probe, asked with the positions swapped."""
+    fixed = settings.replace(
+        temperature=0.0, max_tokens=96, gguf_path="", backend="offline", judge_model=judge_pack
+    )
+    backend = backend_from_settings(fixed)
+    judge = judge_from_settings(fixed)
+    found = faithfulness.run(backend, embedder, fixed, split, judge=judge, progress=progress)
+    rows = found.pop("rows")
+    figures = {
+        "split": split,
+        "probes": found["probes"],
+        "model": backend.name,
+        "judge": judge.backend.name,
+        "agreement": agreement([r for rs in rows.values() for r in rs]),
+        "systems": {name: per_reply(rs) for name, rs in rows.items()},
+    }
+    if {"generic", "guarded"} <= set(rows):
+        figures["pairwise"] = pairwise(judge, rows["generic"], rows["guarded"], progress)
+    return figures
+
+
+def _share(k: int, n: int) -> dict:
+    low, high = wilson(k, n)
+    return {
+        "k": k,
+        "n": n,
+        "rate": round(k / n, 3) if n else 0.0,
+        "ci": [round(low, 3), round(high, 3)],
+    }
+
+
+def agreement(rows: list[dict]) -> dict:
+    """The judge's 'breaks a constraint' beside the checks' verdict on the same replies, and
+    the floor: a judge that always says 'fits'."""
+    judged = [r for r in rows if r["judge"]]
+    pairs = [(r["violated"], any(r["judge"][e] for e in VIOLATION_ERRORS)) for r in judged]
+    n = len(pairs)
+    both = sum(1 for c, j in pairs if c and j)
+    neither = sum(1 for c, j in pairs if not c and not j)
+    checks_only = sum(1 for c, j in pairs if c and not j)
+    judge_only = sum(1 for c, j in pairs if j and not c)
+    agree = both + neither
+    p_checks = (both + checks_only) / n if n else 0.0
+    p_judge = (both + judge_only) / n if n else 0.0
+    chance = p_checks * p_judge + (1 - p_checks) * (1 - p_judge)
+    kappa = (agree / n - chance) / (1 - chance) if n and chance < 1 else 0.0
+    return {
+        "replies": n,
+        "agree": _share(agree, n),
+        "kappa": round(kappa, 3),
+        "both_flag": both,
+        "checks_only": checks_only,
+        "judge_only": judge_only,
+        "neither": neither,
+        "floor_always_fits": _share(neither + judge_only, n),
+        "unrated": len(rows) - n,
+    }
+
+
+def per_reply(rows: list[dict]) -> dict:
+    """Checks' violations and echo, and the judge's 'answers the question' and 'uses a fact
+    about the user', each with a Wilson interval."""
+    judged = [r for r in rows if r["judge"]]
+    return {
+        "violations": _share(sum(r["violated"] for r in rows), len(rows)),
+        "echo": _share(sum(r["echoed"] for r in rows), len(rows)),
+        "answers": _share(sum(not r["judge"]["unhelpful"] for r in judged), len(judged)),
+        "uses_fact": _share(sum(bool(r["uses_fact"]) for r in judged), len(judged)),
+        "seconds_p50": round(statistics.median(r["seconds"] for r in rows), 2) if rows else 0.0,
+    }
+
+
+def pairwise(judge, generic: list[dict], personal: list[dict], progress) -> dict:
+    """Per probe: which reply fits the user better, asked twice with the positions swapped;
+    a split decision is a tie."""
+    wins = {"personalized": 0, "generic": 0, "tie": 0, "failed": 0}
+    for n, (g, p) in enumerate(zip(generic, personal, strict=True)):
+        try:
+            said = compare_pair(judge, p["facts"], p["question"], g["text"], p["text"])
+        except PersonaLabError as exc:  # an answer that does not parse is counted, not hidden
+            progress(f"  pairwise {p['probe']}: {exc}")
+            wins["failed"] += 1
+            continue
+        wins[{"first": "generic", "second": "personalized", "tie": "tie"}[said]] += 1
+        progress(f"  pairwise {n + 1}/{len(personal)}: {said}")
+    total = len(personal)
+    return {
+        "probes": total,
+        "personalized": _share(wins["personalized"], total),
+        "generic": _share(wins["generic"], total),
+        "tie": wins["tie"],
+        "failed": wins["failed"],
+    }
+
+
+def print_judge(f: dict) -> None:
+    """The judge's figures as text, each beside its floor."""
+    a = f["agreement"]
+    print(
+        f"\noffline judge {f['judge']} on {f['model']}'s replies "
+        f"({f['probes']} {f['split']} probes)"
+    )
+    print(
+        f"  agreement with the checks: {a['agree']['rate']:.0%} {a['agree']['ci']} of "
+        f"{a['replies']} replies (kappa {a['kappa']}); floor 'always fits' "
+        f"{a['floor_always_fits']['rate']:.0%}; both flag {a['both_flag']}, checks only "
+        f"{a['checks_only']}, judge only {a['judge_only']}, unrated {a['unrated']}"
+    )
+    for name, s in f["systems"].items():
+        print(
+            f"  {name:>12}: violations {s['violations']['rate']:.0%} {s['violations']['ci']}, "
+            f"echo {s['echo']['rate']:.0%}, answers {s['answers']['rate']:.0%} "
+            f"{s['answers']['ci']}, uses a fact {s['uses_fact']['rate']:.0%} "
+            f"{s['uses_fact']['ci']}, {s['seconds_p50']} s per reply"
+        )
+    if "pairwise" in f:
+        p = f["pairwise"]
+        print(
+            f"  pairwise, positions swapped: personalized preferred {p['personalized']['rate']:.0%}"
+            f" {p['personalized']['ci']}, generic {p['generic']['rate']:.0%}, ties {p['tie']}, "
+            f"failed {p['failed']} of {p['probes']}"
+        )
