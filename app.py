@@ -4,7 +4,8 @@ import streamlit as st
 
 from app_pages.ui import sidebar
 
-st.set_page_config(page_title="PersonaLab", page_icon=":material/science:", layout="wide")
+# An emoji favicon is drawn in the page; a Material icon there is fetched from Google's servers.
+st.set_page_config(page_title="PersonaLab", page_icon="🧪", layout="wide")
 navigation = st.navigation(
     [
         st.Page("app_pages/chat.py", title="Chat", icon=":material/chat:", default=True),

@@ -13,33 +13,43 @@ st.caption(f"{details.plain(persona.summary)} · chatting as **{details.plain(ct
 
 threads = st.session_state.setdefault("threads", {})
 thread = threads.setdefault(f"{ctx.user}\0{persona.id}", [])
-
-for entry in thread:
-    with st.chat_message(entry["role"]):
-        if entry["role"] == "user":
-            st.markdown(details.plain(entry["content"]))
-        else:
-            st.markdown(safe_markdown(ReplyRecord.of(entry["data"]).text))
-            details.show_details(entry["data"])
-
 private = st.toggle(
     "Don't remember this conversation",
     key=f"no_memory_{ctx.session}",
     help="Replies still use what is already remembered; nothing new is stored.",
 )
-typed = st.chat_input(f"Message (as {ctx.user})", key="chat_message", max_chars=4000)
+typed = st.chat_input(f"Message (as {ctx.user})", key="chat_message")
 message = replies.next_message("chat", typed)
-if message:
-    with st.chat_message("user"):
-        st.markdown(details.plain(message))
+if message:  # on the page at once: a message sent while a reply streams queues behind it
+    thread.append({"role": "user", "content": message, "waiting": True})
+
+
+def answer(entry: dict) -> dict | None:
+    """Stream the reply to a waiting message; its data, or None (shown, message kept)."""
     with st.chat_message("assistant"):
         engine = replies.attempt(lambda: resources.engine(ctx.settings))
         reply = engine and replies.attempt(
-            lambda: engine.reply(ctx.user, persona, message, ctx.session, remember=not private)
+            lambda: engine.reply(
+                ctx.user, persona, entry["content"], ctx.session, remember=not private
+            )
         )
-        data = replies.stream(reply)
-    if data is None:
-        replies.keep_failed("chat", message)
-    else:
-        thread += [{"role": "user", "content": message}, {"role": "assistant", "data": data}]
+        return replies.stream(reply)
+
+
+for entry in list(thread):
+    if entry["role"] == "assistant":
+        with st.chat_message("assistant"):
+            st.markdown(safe_markdown(ReplyRecord.of(entry["data"]).text))
+            details.show_details(entry["data"])
+        continue
+    with st.chat_message("user"):
+        details.said(entry["content"])
+    if entry.get("waiting"):
+        data = answer(entry)
+        entry.pop("waiting")
+        if data is None:
+            thread.remove(entry)  # kept below, with Send again
+            replies.keep_failed("chat", entry["content"])
+        else:
+            thread.insert(thread.index(entry) + 1, {"role": "assistant", "data": data})
 replies.show_failed("chat")

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app_pages.ui import replies, resources, session_io, sidebar, stage
+from app_pages.ui import details, replies, resources, session_io, sidebar, stage
 from personalab import ColumnKind, PersonaLabError
 
 ctx = sidebar.context()
@@ -41,14 +41,14 @@ st.caption(
 rounds = state.setdefault("compare_rounds", {}).setdefault(f"{ctx.user}\0{persona.id}", [])
 for n, past in enumerate(rounds):
     with st.chat_message("user"):
-        st.markdown(stage.plain(past["message"]))
+        details.said(past["message"])
     stage.show_round(past, f"round{n}", blind, past.get("grid", False))
     if not blind or past.get("voted") is not None:
         with st.expander("What changed, and why", icon=":material/difference:"):
             stage.what_changed(past)
             stage.attribution(past, resources.embedder(ctx.settings))
 
-typed = st.chat_input("One message, several answers", key="compare_message", max_chars=4000)
+typed = st.chat_input("One message, several answers", key="compare_message")
 message = replies.next_message("compare", typed)
 if message:
     if not 1 <= len(columns) <= 4:
@@ -56,7 +56,7 @@ if message:
         replies.keep_failed("compare", message)
     else:
         with st.chat_message("user"):
-            st.markdown(stage.plain(message))
+            details.said(message)
         engine = replies.attempt(lambda: resources.engine(ctx.settings))
         try:
             done = engine and stage.run_round(

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app_pages.ui import replies, resources, session_io, sidebar, stage
+from app_pages.ui import details, replies, resources, session_io, sidebar, stage
 from personalab import ColumnKind, PersonaLabError
 from personalab.seeding import reset_demo
 
@@ -54,14 +54,14 @@ if prepared:
 
 for n, past in enumerate(rounds):
     with st.chat_message("user"):
-        st.markdown(stage.plain(past["message"]))
+        details.said(past["message"])
     stage.show_round(past, f"present{n}", False, False)
 
-typed = st.chat_input("Or ask your own question", key="present_message", max_chars=4000)
+typed = st.chat_input("Or ask your own question", key="present_message")
 message = picked or replies.next_message("present", typed)
 if message:
     with st.chat_message("user"):
-        st.markdown(stage.plain(message))
+        details.said(message)
     engine = replies.attempt(lambda: resources.engine(ctx.settings))
     columns = [(persona, ColumnKind.GENERIC), (persona, ColumnKind.PERSONALIZED)]
     done = engine and stage.run_round(engine, ctx.user, ctx.session, message, columns)

@@ -21,6 +21,7 @@ from personalab.prompts import (
     ColumnKind,
     PromptPlan,
     build,
+    check_message,
     count_tokens,
     counted_texts,
 )
@@ -219,6 +220,10 @@ class Reply:
 # LLM fact extraction runs after the reply has streamed, one turn at a time, off the page.
 _BACKGROUND = ThreadPoolExecutor(max_workers=1, thread_name_prefix="personalab-facts")
 
+# Each session's last user turn still waiting for its reply, so a message sent again after a
+# failure is not stored twice (engines are built per page run; this outlives them).
+_UNANSWERED: dict[tuple[str, str, str], Memory] = {}
+
 # The richest kind in a comparison is the one whose reply joins the conversation memory.
 REMEMBER_ORDER = [
     ColumnKind.PERSONALIZED,
@@ -318,13 +323,17 @@ class Engine:
         """One Reply per kind, sharing one recall; iterate each to stream it."""
         if self.backend is None:
             raise PersonaLabError("no model is configured for replies")
+        check_message(message)
         recalled = self.recall(user, persona, message, session)
         keeper = next((k for k in REMEMBER_ORDER if k in kinds), None) if remember else None
+        # The user's turn is stored as it arrives (marked unanswered until its reply is), so a
+        # reply that fails or a process killed mid-reply never loses what the user said.
+        said = self._arrived(user, persona.id, message, session) if keeper else None
         checks = self.checks_for(persona, recalled)
         replies = []
         for kind in kinds:
             plan = self.plan(kind, message, persona, recalled)
-            save = self._saver(user, persona, message, session) if kind is keeper else None
+            save = self._saver(user, persona, said, session) if kind is keeper else None
             guard = self.guard if kind is ColumnKind.PERSONALIZED else None
             replies.append(Reply(plan, self.backend, self.options, save, checks, guard, self.judge))
         return replies
@@ -367,9 +376,15 @@ class Engine:
         return self.compare(user, persona, message, session, kinds, remember)[0]
 
     def remember(
-        self, user: str, persona_id: str, turns: list[NewMemory], background: bool = False
+        self,
+        user: str,
+        persona_id: str,
+        turns: list[NewMemory],
+        background: bool = False,
+        earlier: tuple[Memory, ...] = (),
     ) -> Saved:
-        """Store turns and learn the facts their user turns state (the one write path).
+        """Store turns and learn the facts their user turns (and the `earlier` stored ones)
+        state: the one write path.
 
         Rules run at once; an LLM extractor runs in the background when asked (after a reply
         has streamed), else before returning. Its failure never loses the stored turns.
@@ -380,19 +395,39 @@ class Engine:
                 stored = self.store.remember(
                     user, persona_id, turns, [p for t in said for p in pieces(t)]
                 )
-                changes = [c for t in stored for c in self.factbook.learn(user, persona_id, t)]
+                learned = [*earlier, *stored]
+                changes = [c for t in learned for c in self.factbook.learn(user, persona_id, t)]
             self._count_ahead(stored + [c.fact for c in changes if c.action != "removed"])
-            return Saved(stored, changes)
+            return Saved(learned, changes)
         stored = self.store.remember(user, persona_id, turns)
         self._count_ahead(stored)
-        extractor = self.extractor
+        extractor, learned = self.extractor, [*earlier, *stored]
 
         def job() -> list[FactChange]:
             with self.store.batch(user, persona_id, hold=False):  # a model call: write as it goes
-                return [c for t in stored for c in extractor.learn(user, persona_id, t)]
+                return [c for t in learned for c in extractor.learn(user, persona_id, t)]
 
-        saved = Saved(stored, pending=_BACKGROUND.submit(job))
+        saved = Saved(learned, pending=_BACKGROUND.submit(job))
         return saved if background else saved.wait()
+
+    def _arrived(self, user: str, persona_id: str, message: str, session: str) -> Memory | None:
+        """Store the user's turn now, marked unanswered (the same turn again when a message
+        that got no reply is sent again); None when it could not be stored."""
+        key = (user, persona_id, session)
+        waiting = _UNANSWERED.get(key)
+        if (
+            waiting is not None
+            and waiting.text == message.strip()
+            and self.store.get(user, persona_id, waiting.id) is not None  # not deleted since
+        ):
+            return waiting
+        try:
+            turn = NewMemory(message, "user", session, metadata={"answered": False})
+            (stored,) = self.store.remember(user, persona_id, [turn])
+        except MemoryStoreError:
+            return None  # the reply still comes; saving it afterwards says what failed
+        _UNANSWERED[key] = stored
+        return stored
 
     def _count_ahead(self, memories: list[Memory]) -> None:
         """Size new memories in the model's tokens now (the counts are cached), so the next
@@ -401,12 +436,16 @@ class Engine:
             for text in counted_texts(memory):
                 self.budget.count(text)
 
-    def _saver(self, user: str, persona: Persona, message: str, session: str):
+    def _saver(self, user: str, persona: Persona, said: Memory | None, session: str):
         def save(reply: Reply) -> Saved:
-            items = [NewMemory(message, "user", session)]
+            items = [] if said else [NewMemory(reply.plan.question, "user", session)]
             if reply.text:
                 meta = {"model": reply.backend.name}
                 items.append(NewMemory(reply.text, "assistant", session, metadata=meta))
-            return self.remember(user, persona.id, items, background=True)
+            if said is not None and reply.text:
+                self.store.annotate(user, persona.id, said.id, answered=True)
+                _UNANSWERED.pop((user, persona.id, session), None)
+            earlier = (said,) if said is not None else ()
+            return self.remember(user, persona.id, items, background=True, earlier=earlier)
 
         return save

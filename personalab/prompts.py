@@ -51,6 +51,22 @@ AUTO_FACT_SHARE = 0.5  # of the tokens a prompt may use, when the fact budget is
 MAX_AUTO_FACT_TOKENS = 2000
 
 
+MAX_MESSAGE_CHARS = 4000  # a message longer than this is refused, with the limit named
+
+
+def check_message(message: str) -> str:
+    """The message to answer; PersonaLabError (saying what to do) when it is empty, only
+    whitespace, or longer than MAX_MESSAGE_CHARS."""
+    if not message.strip():
+        raise PersonaLabError("the message is empty: type something to answer")
+    if len(message) > MAX_MESSAGE_CHARS:
+        raise PersonaLabError(
+            f"the message has {len(message):,} characters, more than the limit of "
+            f"{MAX_MESSAGE_CHARS:,}: shorten it and send it again"
+        )
+    return message
+
+
 def count_tokens(text: str) -> int:
     """A deliberately high estimate so budgets never overflow: a token per 3 ASCII characters,
     and 2 per 3 UTF-8 bytes beyond ASCII (byte-level tokenizers cut other scripts finely:

@@ -50,7 +50,13 @@ class ScriptedBackend:
 class FaultServer:
     """Fault injection: a loopback HTTP server answering every request with one scripted fault."""
 
-    def __init__(self, status: int, body: dict | None = None, cut_stream: bool = False):
+    def __init__(
+        self,
+        status: int,
+        body: dict | None = None,
+        cut_stream: bool = False,
+        raw: tuple[str, bytes] | None = None,  # (content type, body) sent as they are
+    ):
         self.requests = 0
         outer = self
 
@@ -74,9 +80,12 @@ class FaultServer:
                     self.wfile.flush()
                     self.connection.close()  # cut mid-way
                     return
-                payload = json.dumps(body or {"error": {"message": "nope"}}).encode()
+                kind, payload = raw or (
+                    "application/json",
+                    json.dumps(body or {"error": {"message": "nope"}}).encode(),
+                )
                 self.send_response(status)
-                self.send_header("content-type", "application/json")
+                self.send_header("content-type", kind)
                 self.send_header("content-length", str(len(payload)))
                 self.send_header("retry-after-ms", "10")
                 self.end_headers()

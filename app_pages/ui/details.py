@@ -53,6 +53,11 @@ def plain(text: str) -> str:
     return re.sub(r"([\\`*_{}\[\]()#+!|<>~$])", r"\\\1", str(text))
 
 
+def said(text: str) -> None:
+    """The user's own words exactly as typed, and inert: no Markdown, no HTML, no links."""
+    st.text(text, width="stretch")
+
+
 def snippet(text: str, start: int, end: int, around: int = 40) -> str:
     """The words around a span, the span marked: '…grilled ⟦chicken⟧ with rice…'."""
     left = text[max(0, start - around) : start]

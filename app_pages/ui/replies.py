@@ -63,6 +63,9 @@ def await_judge(replies: list[Reply]) -> None:
 
 def next_message(page: str, typed: str | None) -> str | None:
     """The message to answer now: what was typed, or the kept one when "Send again" is clicked."""
+    if typed is not None and not typed.strip():
+        st.warning("An empty message has nothing to answer: type something first.")
+        return None
     if typed:
         st.session_state.pop(f"failed_{page}", None)
         return typed

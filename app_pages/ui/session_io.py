@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages.ui import stage
-from app_pages.ui.details import plain
+from app_pages.ui.details import plain, said
 from personalab import PersonaLabError
 from personalab.stage.transcript import read_session, session_json, session_markdown
 
@@ -44,7 +44,7 @@ def replay(session: dict | None) -> None:
     st.subheader(f"Exported session of {stage.plain(str(session.get('user', '')))} (read only)")
     for n, round_ in enumerate(session["rounds"]):
         with st.chat_message("user"):
-            st.markdown(stage.plain(round_["message"]))
+            said(round_["message"])
         stage.show_round(round_ | {"voted": round_.get("voted") or "shown"}, f"replay{n}", False,
                          round_.get("grid", False))  # fmt: skip
     if st.button("Close the exported session", icon=":material/close:"):

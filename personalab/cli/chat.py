@@ -57,9 +57,11 @@ def columns(args: argparse.Namespace, settings: Settings) -> list[tuple]:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from personalab import compose
+    from personalab.prompts import check_message
     from personalab.seeding import ensure_seeded
     from personalab.stage.columns import stream_columns
 
+    check_message(args.message)  # before a model loads: an empty message needs none
     plan = columns(args, settings)
     backend = compose.backend_from_settings(settings)  # first: a wrong model path fails fast
     store = compose.store_from_settings(settings, compose.embedder_from_settings(settings))

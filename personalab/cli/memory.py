@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from personalab.errors import PersonaLabError
+from personalab.prompts import MAX_MESSAGE_CHARS as MAX_MEMORY_CHARS
 from personalab.records import ROLES, NewMemory, select
 from personalab.settings import Settings
 
@@ -125,6 +126,8 @@ def memory_engine(settings: Settings):
 def read_items(args: argparse.Namespace) -> list[NewMemory]:
     """Memories from the arguments or the file; every line is checked before anything is kept."""
     items = [NewMemory(t, args.role, args.session) for t in args.texts if t.strip()]
+    for number, item in enumerate(items, 1):
+        _check_size(item.text, f"argument {number}")
     if args.file is None:
         if not items:
             raise PersonaLabError("give the memories as arguments or with --file FILE")
@@ -138,12 +141,25 @@ def read_items(args: argparse.Namespace) -> list[NewMemory]:
             continue
         if not line.lstrip().startswith("{"):
             items.append(NewMemory(line.strip(), args.role, args.session))
-            continue
-        try:
-            items.append(_from_json_line(json.loads(line), args))
-        except (ValueError, TypeError) as exc:
-            raise PersonaLabError(f"{args.file}, line {number}: {exc}; nothing was stored") from exc
+        else:
+            try:
+                items.append(_from_json_line(json.loads(line), args))
+            except (ValueError, TypeError) as exc:
+                raise PersonaLabError(
+                    f"{args.file}, line {number}: {exc}; nothing was stored"
+                ) from exc
+        _check_size(items[-1].text, f"{args.file}, line {number},")
     return items
+
+
+def _check_size(text: str, where: str) -> None:
+    """PersonaLabError naming where, when text is over MAX_MEMORY_CHARS."""
+    if len(text) > MAX_MEMORY_CHARS:
+        raise PersonaLabError(
+            f"{where} has {len(text):,} characters; a memory holds at most "
+            f"{MAX_MEMORY_CHARS:,} (a long message's worth): split it into shorter ones. "
+            "Nothing was stored"
+        )
 
 
 def _from_json_line(data: object, args: argparse.Namespace) -> NewMemory:

@@ -20,7 +20,7 @@ from personalab.embedding.embedder import Embedder
 from personalab.errors import MemoryStoreError
 from personalab.memory.index import ScopeIndex
 from personalab.memory.marks import ScopeMarks
-from personalab.records import Memory, NewMemory, Revision
+from personalab.records import Memory, NewMemory, Revision, Scalar
 from personalab.text.redaction import redact
 from personalab.memory.reads import read_scope
 
@@ -213,7 +213,15 @@ class MemoryStore:
         turns are left as they are. Returns how many facts changed."""
         return self._flag(user, persona, ids, pinned=pinned)
 
-    def _flag(self, user: str, persona: str, ids: Iterable[str], **flag: bool) -> int:
+    def annotate(self, user: str, persona: str, memory_id: str, **metadata: Scalar) -> int:
+        """Set metadata on a stored memory (its words and vector unchanged); returns 1, or 0
+        when it is gone."""
+        memory = self.scope(user, persona).records.get(memory_id)
+        if memory is None:
+            return 0
+        return self._flag(user, persona, [memory_id], metadata=memory.metadata | metadata)
+
+    def _flag(self, user: str, persona: str, ids: Iterable[str], **flag: object) -> int:
         scope = self.scope(user, persona)
         collection = self._collection(user, persona, create=False)
         with scope.lock:  # read and written under one lock: a revise meanwhile is not undone

@@ -263,7 +263,7 @@ class OpenAIBackend:
     def stream(self, messages: list[ChatMessage], options: GenerationOptions) -> Iterator[str]:
         import openai
 
-        opened = False
+        opened, chunks = False, 0
         try:
             extra = {"response_format": options.response_format} if options.response_format else {}
             response = self._client.chat.completions.create(
@@ -277,6 +277,7 @@ class OpenAIBackend:
             opened = True
             try:
                 for chunk in response:
+                    chunks += 1
                     if chunk.choices and chunk.choices[0].delta.content:
                         yield chunk.choices[0].delta.content
             finally:
@@ -289,6 +290,11 @@ class OpenAIBackend:
             if isinstance(exc, openai.APIError):
                 raise self._explain(exc) from exc
             raise
+        if not chunks:  # a 200 whose body held no stream events: an HTML page, plain JSON…
+            raise BackendError(
+                f"the server at {self.base_url} answered, but not with a chat completion "
+                "stream: check that the URL is an OpenAI-compatible endpoint ending in /v1"
+            )
 
     def _explain(self, exc: Exception) -> BackendError:
         import openai

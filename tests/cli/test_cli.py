@@ -146,6 +146,25 @@ def test_memory_add_refuses_a_bad_line_and_stores_nothing(tmp_path):
     )
 
 
+def test_memory_add_refuses_an_oversized_line_and_stores_nothing(tmp_path):
+    """A 2 MB line is refused, naming its line and the limit; nothing at all is written."""
+    big = tmp_path / "big.txt"
+    big.write_text("I like tea.\n" + "word " * 400_000 + "\n")
+    added = cli("memory", "add", "--user", "u5", "--persona", PERSONA, "--file", str(big))
+    assert added.returncode == 1 and "line 2" in added.stderr and "4,000" in added.stderr
+    listed = cli("memory", "list", "--user", "u5", "--persona", PERSONA, "--json")
+    assert json.loads(listed.stdout) == []
+
+
+@pytest.mark.parametrize("message", ["   ", ""])
+def test_chat_refuses_an_empty_message_and_stores_nothing(message):
+    """`chat` with an empty or whitespace-only message says so and exits 1, no model asked."""
+    said = cli("chat", "--user", "u6", "--persona", PERSONA, message)
+    assert said.returncode == 1 and "empty" in said.stderr and not said.stdout.strip()
+    listed = cli("memory", "list", "--user", "u6", "--persona", PERSONA, "--json")
+    assert json.loads(listed.stdout) == []
+
+
 def test_kinds_give_the_chosen_columns_in_order():
     """`--kinds` answers one JSON object per chosen column kind, in the order given."""
     kinds = cli(

@@ -50,11 +50,20 @@ def js_errors() -> list:
 
 @pytest.fixture
 def page(browser: Browser, js_errors: list) -> Iterator[Page]:
+    """A browser page that records uncaught errors; the test fails if the page asked for
+    anything off this machine (a font, an icon, a tracker): nothing phones home."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.on("pageerror", lambda error: js_errors.append(error))
+    away: list[str] = []
+    page.on("request", lambda r: away.append(r.url) if _off_machine(r.url) else None)
     yield page
     context.close()
+    assert not away, f"the page asked for resources off this machine: {sorted(set(away))}"
+
+
+def _off_machine(url: str) -> bool:
+    return not url.startswith(("http://127.0.0.1", "http://localhost", "data:", "blob:", "about:"))
 
 
 def send(page: Page, text: str, placeholder: str | None = None) -> None:
@@ -148,6 +157,30 @@ def test_compare_streams_generic_and_personalized_answers_side_by_side(
     expect(generic.get_by_test_id("stCaptionContainer").first).to_contain_text("first token")
     assert_healthy(page, js_errors)
     screenshot(page, tmp_path, "compare")
+
+
+def test_a_message_sent_while_a_reply_streams_is_queued_and_both_are_answered(
+    app_url: str, page: Page, js_errors: list
+):
+    """A second message sent before the first reply has finished loses neither: both show,
+    in order, and each gets its own reply."""
+    page.goto(app_url)
+    first, second = "I run marathons. What should I eat tonight?", "And for breakfast?"
+    send(page, first)
+    expect(assistant_replies(page)).to_have_count(1, timeout=REPLY_TIMEOUT_MS)  # streaming
+    send(page, second)
+    replies = assistant_replies(page)
+    expect(replies).to_have_count(2, timeout=REPLY_TIMEOUT_MS)
+    wait_for_details(replies.nth(1))
+    users = page.get_by_test_id("stChatMessage").filter(
+        has=page.get_by_test_id("stChatMessageAvatarUser")
+    )
+    said = [u.get_by_test_id("stText").inner_text().strip() for u in users.all()]
+    assert said == [first, second]
+    for n in range(2):
+        text = replies.nth(n).get_by_test_id("stMarkdownContainer").first.inner_text()
+        assert text.strip(), f"reply {n + 1} is empty"
+    assert_healthy(page, js_errors)
 
 
 def test_blind_vote_then_labels_are_revealed(app_url: str, page: Page, js_errors: list):

@@ -103,6 +103,27 @@ def test_error_messages_never_echo_the_key():
         server.close()
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        ("text/html", b"<html><body>Welcome to the router</body></html>"),
+        ("text/event-stream", b"this is not an event stream"),
+        ("application/json", b'{"status": "ok"}'),
+    ],
+)
+def test_a_200_that_is_not_a_chat_stream_is_an_error_not_an_empty_reply(raw):
+    """A server that answers 200 with a page, plain text or other JSON gives a clear error
+    naming the URL, never an empty reply."""
+    server = FaultServer(200, raw=raw)
+    try:
+        backend = OpenAIBackend("m", api_key="k", base_url=server.url, max_retries=0)
+        with pytest.raises(BackendError, match="not with a chat completion stream") as info:
+            list(backend.stream(HELLO, SHORT))
+        assert server.url in str(info.value)
+    finally:
+        server.close()
+
+
 def test_a_stream_cut_midway_is_an_error_not_a_short_reply():
     """When the connection drops mid-reply, the user is told the reply was cut off."""
     server = FaultServer(200, cut_stream=True)

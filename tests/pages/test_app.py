@@ -40,6 +40,28 @@ def test_chat_streams_a_reply_and_shows_the_memories_behind_it():
     assert any("Constraints" in m.value for m in details.markdown)
 
 
+def test_the_users_message_shows_exactly_as_typed_and_inert():
+    """Markdown, HTML and a link in the user's own message show as typed: no stray
+    backslashes, no image, no link."""
+    typed = r"See [notes](http://example.com/a.md)\ <img src=x> *not bold* $x$ :red[no]"
+    at = send(start(), "chat_message", typed)
+    said = at.chat_message[0]
+    assert said.name == "user" and [t.value for t in said.text] == [typed]
+    assert not said.markdown
+
+
+def test_empty_and_overlong_messages_say_why_and_keep_the_text():
+    """A whitespace-only message is refused with a notice and nothing is sent; a paste over
+    the limit names the limit and is kept for another try, whole."""
+    at = send(start(), "chat_message", "   ")
+    assert any("empty message" in w.value for w in at.warning) and not at.chat_message
+    long = "I have coeliac disease. " * 200  # 4,800 characters
+    at = send(at, "chat_message", long)
+    assert any("4,000" in e.value and "shorten" in e.value for e in at.error)
+    assert any(c.value == long for c in at.code)
+    assert at.chat_message[0].text[0].value == long  # shown as sent, not cut
+
+
 def test_compare_shows_generic_and_personalized_side_by_side():
     """Compare: one message, two non-empty answers, details under the personalized one."""
     at = start()
@@ -161,7 +183,7 @@ def test_an_unreachable_server_keeps_the_message_for_another_try():
     at.radio(key="backend").set_value("offline").run()
     next(b for b in at.button if b.label == "Send again").click().run()
     assert not at.exception
-    assert at.chat_message[-2].markdown[0].value == "Remember my exam is on Friday."
+    assert at.chat_message[-2].text[0].value == "Remember my exam is on Friday."
     assert at.chat_message[-1].markdown[0].value.strip()
     assert not any(b.label == "Send again" for b in at.button)
 
