@@ -55,7 +55,7 @@ def test_empty_and_overlong_messages_say_why_and_keep_the_text():
     the limit names the limit and is kept for another try, whole."""
     at = send(start(), "chat_message", "   ")
     assert any("empty message" in w.value for w in at.warning) and not at.chat_message
-    long = "I have coeliac disease. " * 200  # 4,800 characters
+    long = " ".join(["I have coeliac disease."] * 200)  # 4,799 characters
     at = send(at, "chat_message", long)
     assert any("4,000" in e.value and "shorten" in e.value for e in at.error)
     assert any(c.value == long for c in at.code)
