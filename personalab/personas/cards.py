@@ -19,6 +19,7 @@ from personalab.personas.card_io import (
     write_png_card,
 )
 from personalab.personas.model import MAX_ITEM_CHARS, MAX_TEXT_CHARS, Persona, parse_persona
+from personalab.text.redaction import redact
 
 MAX_IMPORT_BYTES = 10 * 1024 * 1024
 MAX_FACTS = 100
@@ -92,7 +93,23 @@ def import_file(data: bytes, filename: str, as_role: str | None = None) -> Impor
         persona, role = _from_mapping(payload, as_role, notes)
     else:
         persona, role = _from_card(payload, kind, filename or "", as_role, notes)
-    return ImportedPersona(persona, avatar, kind, role, notes)
+    return ImportedPersona(_scrubbed(persona), avatar, kind, role, notes)
+
+
+def _scrubbed(persona: Persona) -> Persona:
+    """The persona with every secret in its text (a key pasted into a description, a seed
+    memory, the kept card data) redacted, as memories are."""
+
+    def scrub(value):
+        if isinstance(value, str):
+            return redact(value)
+        if isinstance(value, list):
+            return [scrub(v) for v in value]
+        if isinstance(value, dict):
+            return {k: scrub(v) for k, v in value.items()}
+        return value
+
+    return Persona.model_validate(scrub(persona.model_dump()))
 
 
 def remap(persona: Persona, to_role: str) -> Persona:

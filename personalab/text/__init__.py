@@ -1,1 +1,1 @@
-"""Text helpers with no dependencies: secret redaction, safe Markdown, sentences, slugs."""
+"""Text helpers: secret redaction (detect-secrets' detectors), safe Markdown, sentences, slugs."""
