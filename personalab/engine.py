@@ -31,6 +31,7 @@ from personalab.replies.checks import Check, CheckReport, check_reply, checks_fo
 from personalab.replies.guard import GuardLog, GuardPolicy, guarded
 from personalab.replies.judge import Judge, Verdict
 from personalab.settings import Settings
+from personalab.text.redaction import redact
 
 # The judge rates a reply once it has streamed, off the stream, one reply at a time.
 _JUDGING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="personalab-judge")
@@ -417,7 +418,7 @@ class Engine:
         waiting = _UNANSWERED.get(key)
         if (
             waiting is not None
-            and waiting.text == message.strip()
+            and waiting.text == redact(message).strip()  # as it was stored
             and self.store.get(user, persona_id, waiting.id) is not None  # not deleted since
         ):
             return waiting
