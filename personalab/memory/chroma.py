@@ -44,7 +44,18 @@ def open_client(path: Path, lock: bool = True) -> chromadb.ClientAPI:
             path=str(path), settings=ChromaSettings(anonymized_telemetry=False)
         )
     except Exception as exc:  # Chroma raises assorted errors for a damaged or foreign folder
+        if any(sign in str(exc) for sign in DAMAGED):
+            raise MemoryStoreError(
+                f"the memory store's database {path / 'chroma.sqlite3'} is damaged ({exc}). "
+                f"Restore a copy of the folder {path} (with its -wal "
+                "file), or move the folder aside and read an export back with "
+                "`python -m personalab memory import`"
+            ) from exc
         raise MemoryStoreError(f"cannot open the memory store in {path}: {exc}") from exc
+
+
+# What SQLite says of a file that is not (or no longer) a sound database.
+DAMAGED = ("malformed", "not a database", "file is encrypted", "database corrupt")
 
 
 _set_up: set[Path] = set()  # SQLite files this process put in WAL mode (Chroma holds them since)

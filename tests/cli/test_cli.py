@@ -232,3 +232,19 @@ def test_personas_lists_the_library():
     """`personas` prints one line per persona."""
     out = cli("personas")
     assert out.returncode == 0 and len(out.stdout.splitlines()) >= 6
+
+
+def test_a_damaged_database_is_named_with_the_way_out_and_left_as_it_is(isolated_env):
+    """A memory folder whose SQLite file is corrupted: every command refuses with a message
+    naming the file and how to recover (restore a copy, or import an export); the file is
+    not rewritten."""
+    assert cli("memory", "add", "--user", "u7", "--persona", PERSONA, "I like tea.").returncode == 0
+    database = isolated_env / "memory" / "chroma.sqlite3"
+    damaged = bytearray(database.read_bytes())
+    for page in range(0, len(damaged), 4096):
+        damaged[page + 100 : page + 300] = b"\xff" * 200
+    database.write_bytes(bytes(damaged))
+    listed = cli("memory", "list", "--user", "u7", "--persona", PERSONA)
+    assert listed.returncode == 1 and str(database) in listed.stderr
+    assert "damaged" in listed.stderr and "memory import" in listed.stderr
+    assert database.read_bytes() == bytes(damaged)
