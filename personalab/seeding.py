@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 
-from personalab.engine import Engine, Saved
+from personalab.engine import Engine
 from personalab.facts.extract import Candidate, extract
 from personalab.personas.model import Persona
 from personalab.records import Memory, NewMemory
+from personalab.reply import Saved
 
 SEED_SESSION = "seed"
 DAY = 86400.0

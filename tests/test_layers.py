@@ -17,6 +17,7 @@ LAYERS = [
     {"compose"},
     {"seeding"},
     {"engine"},
+    {"reply"},
     {"prompts"},
     {"personas"},
     {"facts", "recall", "replies"},

@@ -7,8 +7,8 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from personalab.engine import Reply
 from personalab.errors import PersonaLabError
+from personalab.reply import Reply
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,9 @@ failure ends only its own column."""
 import threading
 
 from personalab import ChatMessage, ColumnKind, GenerationOptions
-from personalab.engine import Reply
 from personalab.errors import BackendError
 from personalab.prompts import PromptPlan
+from personalab.reply import Reply
 from personalab.stage.columns import stream_columns
 from tests.helpers import ScriptedBackend
 
