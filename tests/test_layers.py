@@ -15,7 +15,7 @@ LAYERS = [
     {"evaluation"},
     {"stage"},
     {"compose"},
-    {"seeding"},
+    {"seeding", "groups"},
     {"engine"},
     {"reply"},
     {"prompts"},

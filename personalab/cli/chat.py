@@ -23,6 +23,7 @@ def add_command(sub: argparse._SubParsersAction) -> None:
     chat.add_argument("--compare", action="store_true", help="generic and personalized answers")
     chat.add_argument("--kinds", help=f"columns to compare, comma separated: {','.join(KINDS)}")
     chat.add_argument("--personas", help="a grid: the personalized answer of 2-4 personas")
+    chat.add_argument("--group", help="one answer for this group, checked for each member")
     chat.add_argument("--json", action="store_true", help="print JSON: one object per column")
     chat.add_argument("--session", help="continue this session (default: a new one)")
     chat.add_argument("--no-remember", action="store_true", help="do not write this exchange")
@@ -62,6 +63,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from personalab.stage.columns import stream_columns
 
     check_message(args.message)  # before a model loads: an empty message needs none
+    if args.group:
+        from personalab.cli.groups import chat as group_chat
+
+        return group_chat(args, settings)
     plan = columns(args, settings)
     backend = compose.backend_from_settings(settings)  # first: a wrong model path fails fast
     store = compose.store_from_settings(settings, compose.embedder_from_settings(settings))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from personalab.cli import chat as cli_chat
 from personalab.cli import evaluate as cli_eval
+from personalab.cli import groups as cli_groups
 from personalab.cli import memory as cli_memory
 from personalab.cli import models as cli_models
 from personalab.cli import personas as cli_personas
@@ -53,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     check.set_defaults(run=_check)
 
     cli_personas.add_commands(sub)
+    cli_groups.add_commands(sub)
     cli_models.add_commands(sub)
     cli_eval.add_commands(sub)
 

@@ -1,0 +1,129 @@
+"""Groups: files beside the personas, one answer checked for each member, clashes, fair shares."""
+
+import json
+
+import pytest
+
+from personalab import Engine, NewMemory, PersonaError
+from personalab.groups import group_reply
+from personalab.personas.groups import Group, GroupLibrary
+from tests.conftest import run_cli
+from tests.helpers import ScriptedBackend
+
+
+@pytest.fixture
+def groups(isolated_env) -> GroupLibrary:
+    return GroupLibrary(isolated_env / "personas")
+
+
+def answer(groups, store, settings, group_id: str, text: str, message: str = "Dinner ideas?"):
+    group = groups.get(group_id)
+    personas, _ = groups.members(group)
+    engine = Engine(store, ScriptedBackend([text]), settings.replace(guard="off"))
+    reply = group_reply(engine, "ana", group, personas, message, "s")
+    reply.reply.read()
+    return reply
+
+
+def test_a_group_answer_that_breaks_one_members_rule_is_red_for_that_member_only(
+    groups, store, settings
+):
+    """Honey breaks the vegan's rule and nobody else's: the matrix says so, with the word."""
+    reply = answer(groups, store, settings, "friday-dinner", "Honey-glazed carrots with rice.")
+    matrix = reply.matrix()
+    assert [pid for pid, r in matrix.items() if not r.passed] == ["lena-vegan-marathoner"]
+    (broken,) = matrix["lena-vegan-marathoner"].failures
+    assert [s.text.lower() for s in broken.spans] == ["honey"]
+    assert reply.kept_for() == "kept every constraint of 2 of 3 members"
+    shown = reply.to_json()["members"]
+    assert shown["lena-vegan-marathoner"]["checks"]["passed"] is False
+    assert shown["wanjiru-kamau-nairobi"]["checks"]["passed"] is True
+
+
+def test_every_member_and_hard_constraint_is_in_the_prompt(groups, store, settings):
+    """The prompt names each member with each of their hard constraints, and the strategy."""
+    reply = answer(groups, store, settings, "lisbon-trip", "Take the tram.")
+    system = reply.reply.plan.messages[0].content
+    for persona in groups.members(groups.get("lisbon-trip"))[0]:
+        assert persona.name in system
+        assert all(c in system for c in persona.constraint_texts)
+    assert "Weigh every member's preferences equally" in system
+    assert reply.clashes == []
+
+
+def test_a_clash_is_found_by_the_checks_and_the_model_told_to_split(groups, store, settings):
+    """Spanish for one member and German for the other cannot both hold, and pork asked for
+    breaks the halal member's rule: both are found before the model is asked, which is told
+    to say so and offer the smallest split."""
+    reply = answer(groups, store, settings, "language-cafe", "Ok.", "Shall we grill pork?")
+    assert any("one language" in c and "Spanish" in c and "German" in c for c in reply.clashes)
+    assert any("pork" in c for c in reply.clashes)
+    system = reply.reply.plan.messages[0].content
+    assert "smallest split" in system and "Spanish" in system
+
+
+def test_each_member_gets_the_same_share_of_the_fact_budget(
+    groups, store, settings, offline_backend
+):
+    """A member with many facts cannot crowd out one with few: each member's facts fit an
+    equal share, counted with the model's own tokenizer."""
+    group = groups.get("friday-dinner")
+    personas, _ = groups.members(group)
+    lena, aroha, _ = personas
+    many = [NewMemory(f"I like recipe number {n} with lentils, beans and rice.", "user", "s",
+                      kind="fact") for n in range(120)]  # fmt: skip
+    store.remember("ana", lena.id, many)
+    store.remember("ana", aroha.id, [NewMemory("I love pumpkin soup.", "user", "s", kind="fact")])
+    engine = Engine(store, offline_backend, settings.replace(guard="off", fact_token_budget=600))
+    reply = group_reply(engine, "ana", group, personas, "Dinner ideas?", "s", remember=False)
+    share = 600 // 3
+    for member in reply.members:
+        used = sum(offline_backend.count_tokens(f.memory.text) + 3 for f in member.facts)
+        assert used <= share
+    counts = {m.persona.id: len(m.facts) for m in reply.members}
+    assert 0 < counts[lena.id] < 120 and counts[aroha.id] == 1
+
+
+def test_the_group_exchange_is_stored_once_in_the_groups_scope(groups, store, settings):
+    """The question and the answer go to the group's own memory; no member's memory grows."""
+    answer(groups, store, settings, "friday-dinner", "Lentil curry for all.")
+    stored = store.list("ana", "group-friday-dinner", kind="turn")
+    assert [m.role for m in stored] == ["user", "assistant"]
+    for member in groups.get("friday-dinner").members:
+        assert store.list("ana", member) == []
+
+
+def test_broken_and_incomplete_groups_are_named_not_crashed(groups, isolated_env):
+    """A group of one, or with an unknown field, is refused with the problem named; a group
+    whose member was deleted lists that member as missing."""
+    folder = isolated_env / "personas" / "groups"
+    (folder / "solo.yaml").write_text("name: Solo\nmembers: [lena-vegan-marathoner]\n")
+    (folder / "typo.yaml").write_text("name: Typo\nmembers: [a, b]\nstrategi: average\n")
+    (isolated_env / "personas" / "wanjiru-kamau-nairobi.yaml").unlink()
+    loaded, broken = groups.load()
+    reasons = dict(broken)
+    assert "at least 2" in reasons["solo.yaml"] and "strategi" in reasons["typo.yaml"]
+    with pytest.raises(PersonaError, match="solo.yaml"):
+        groups.get("solo")
+    _, missing = groups.members(groups.get("friday-dinner"))
+    assert missing == ["wanjiru-kamau-nairobi"]
+    listed = run_cli("group", "list", "--json")
+    assert listed.returncode == 0 and "solo.yaml" in listed.stderr
+    dinner = next(g for g in json.loads(listed.stdout) if g["id"] == "friday-dinner")
+    assert dinner["missing"] == ["wanjiru-kamau-nairobi"]
+
+
+def test_groups_are_created_shown_and_deleted_from_the_command_line(isolated_env):
+    """`group create` writes a file beside the personas, `show` reads it, `delete` removes it;
+    an unknown member is refused and nothing is written."""
+    members = "lena-vegan-marathoner,olena-kovalenko-poznan"
+    made = run_cli("group", "create", "Run club", "--members", members, "--strategy", "average")
+    assert made.returncode == 0 and made.stdout.strip() == "run-club"
+    shown = json.loads(run_cli("group", "show", "run-club", "--json").stdout)
+    assert shown["members"] == members.split(",") and shown["strategy"] == "average"
+    bad = run_cli("group", "create", "Ghosts", "--members", "lena-vegan-marathoner,nobody")
+    assert bad.returncode == 1 and "nobody" in bad.stderr
+    assert not (isolated_env / "personas" / "groups" / "ghosts.yaml").exists()
+    assert run_cli("group", "delete", "run-club").returncode == 0
+    assert not (isolated_env / "personas" / "groups" / "run-club.yaml").exists()
+    assert Group(name="x", members=["a", "b"]).strategy == "least_misery"
