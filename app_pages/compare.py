@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app_pages.ui import details, replies, resources, session_io, sidebar, stage
+from app_pages.ui import details, group_stage, replies, resources, session_io, sidebar, stage
 from personalab import ColumnKind, PersonaLabError
 
 ctx = sidebar.context()
@@ -14,9 +14,13 @@ personas, _ = resources.personas()
 names = {p.id: p.name for p in personas}
 left, middle, right = st.columns([2, 3, 1])
 mode = left.segmented_control(
-    "Compare", ["Columns", "Persona grid"], default="Columns", key="compare_mode"
+    "Compare", ["Columns", "Persona grid", "Group"], default="Columns", key="compare_mode"
 )
-if mode == "Persona grid":
+group = None
+if mode == "Group":
+    group, members, alone = group_stage.pick_group(middle, ctx.settings)
+    columns = []
+elif mode == "Persona grid":
     others = [p.id for p in personas if p.id != persona.id][:2]
     chosen = middle.multiselect(
         "Personas (2-4)", list(names), default=[persona.id, *others], format_func=names.get,
@@ -29,7 +33,10 @@ else:
         format_func=lambda k: stage.TITLES[k], key="compare_kinds",
     )  # fmt: skip
     columns = [(persona, ColumnKind(k)) for k in kinds]
-blind = right.toggle("Blind vote", key="blind_vote", help="Answers unlabelled until you vote.")
+blind = right.toggle(
+    "Blind vote", key="blind_vote", help="Answers unlabelled until you vote.", disabled=bool(group)
+)
+blind = blind and group is None
 grid = mode == "Persona grid"
 st.caption(
     f"{stage.plain(persona.name)}: {stage.plain(persona.summary)} · asking as "
@@ -40,6 +47,9 @@ st.caption(
 
 rounds = state.setdefault("compare_rounds", {}).setdefault(f"{ctx.user}\0{persona.id}", [])
 for n, past in enumerate(rounds):
+    if past.get("group"):
+        group_stage.show_group_round(past)
+        continue
     with st.chat_message("user"):
         details.said(past["message"])
     stage.show_round(past, f"round{n}", blind, past.get("grid", False))
@@ -50,7 +60,22 @@ for n, past in enumerate(rounds):
 
 typed = st.chat_input("One message, several answers", key="compare_message")
 message = replies.next_message("compare", typed)
-if message:
+if message and mode == "Group":
+    with st.chat_message("user"):
+        details.said(message)
+    engine = replies.attempt(lambda: resources.engine(ctx.settings))
+    done = (
+        engine
+        and group
+        and group_stage.run_group_round(
+            engine, ctx.user, ctx.session, message, group, members, alone
+        )
+    )
+    if done:
+        rounds.append(done)
+    else:
+        replies.keep_failed("compare", message)
+elif message:
     if not 1 <= len(columns) <= 4:
         st.warning("Choose one to four columns (or two to four personas).")
         replies.keep_failed("compare", message)

@@ -51,14 +51,14 @@ class GroupReply:
     members: list[Member]
     clashes: list[str]
 
-    def matrix(self) -> dict[str, CheckReport]:
-        """Each member's checks run on the reply: member id -> report."""
-        return {m.persona.id: check_reply(self.reply.text, m.checks) for m in self.members}
+    def matrix(self, text: str | None = None) -> dict[str, CheckReport]:
+        """Each member's checks run on the reply (or on another text, such as the answer for
+        one member alone): member id -> report."""
+        text = self.reply.text if text is None else text
+        return {m.persona.id: check_reply(text, m.checks) for m in self.members}
 
-    def kept_for(self) -> str:
-        reports = self.matrix()
-        kept = sum(1 for r in reports.values() if r.passed)
-        return f"kept every constraint of {kept} of {len(reports)} members"
+    def kept_for(self, text: str | None = None) -> str:
+        return kept_for(self.matrix(text))
 
     def to_json(self) -> dict:
         matrix = self.matrix()
@@ -71,6 +71,12 @@ class GroupReply:
                 for m in self.members
             },
         }
+
+
+def kept_for(matrix: dict[str, CheckReport]) -> str:
+    """'kept every constraint of 2 of 3 members'."""
+    kept = sum(1 for r in matrix.values() if r.passed)
+    return f"kept every constraint of {kept} of {len(matrix)} members"
 
 
 def member_checks(persona: Persona, facts: list[ScoredMemory], local: bool) -> list[Check]:

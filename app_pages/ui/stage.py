@@ -46,10 +46,24 @@ def run_round(
     if blind:
         shuffled = random.sample(range(len(replies)), len(replies))
         replies, meta = [replies[i] for i in shuffled], [meta[i] for i in shuffled]
+    titles = [
+        f"Answer {LETTERS[n]}" if blind else _title(reply.plan.kind.value, info, several)
+        for n, (reply, info) in enumerate(zip(replies, meta, strict=True))
+    ]
+    finished = stream_replies(engine, replies, titles, meta, footers=not blind)
+    if not finished:
+        return None
+    return {"message": message, "columns": finished, "voted": None}
+
+
+def stream_replies(
+    engine, replies: list, titles: list[str], meta: list[dict], footers: bool = True
+) -> list[dict]:
+    """Stream replies side by side under their titles; the finished ones' data (with meta),
+    each failure shown in its own column."""
     boxes = st.columns(len(replies), border=True)
     bodies = []
-    for n, (box, reply, info) in enumerate(zip(boxes, replies, meta, strict=True)):
-        title = f"Answer {LETTERS[n]}" if blind else _title(reply.plan.kind.value, info, several)
+    for box, title in zip(boxes, titles, strict=True):
         with box:
             st.markdown(f"**{title}**")
             bodies.append(st.empty())
@@ -76,13 +90,11 @@ def run_round(
             reply.saved.wait(20)
         data = reply.to_json() | info
         bodies[i].markdown(safe_markdown(reply.text))
-        if not blind:
+        if footers:
             with boxes[i]:
                 _footer(data)
         finished.append(data)
-    if errors and not finished:
-        return None
-    return {"message": message, "columns": finished, "voted": None}
+    return finished
 
 
 def _title(kind: str, info: dict, grid: bool) -> str:

@@ -52,6 +52,27 @@ def test_a_persona_grid_answers_for_each_persona_with_its_own_memories():
         assert any(name in t for t in titles), titles
 
 
+def test_group_mode_shows_generic_one_member_and_the_group_each_with_a_matrix():
+    """Group mode: three columns (generic, one member alone, the group), and under each a row
+    per member with a badge per constraint and the 'kept for' line; the clash of two
+    languages is named before the answers."""
+    at = start("compare")
+    at.segmented_control(key="compare_mode").set_value("Group").run()
+    at.selectbox(key="compare_group").set_value("language-cafe").run()
+    at.chat_input(key="compare_message").set_value("What should we cook?").run()
+    assert not at.exception, at.exception
+    titles = column_titles(at)
+    assert titles[:3] == ["**Generic**", "**Guadalupe Hernández alone**",
+                          "**The group: Language café**"]  # fmt: skip
+    assert any("one language" in w.value for w in at.warning)
+    kept = [c.value for c in at.caption if "constraint of" in c.value]
+    assert len(kept) == 3 and all(re.search(r"of \d of 2 members", k) for k in kept)
+    badges = [m for m in at.markdown if "badge[" in m.value and "Answers must be in" in m.value]
+    assert len(badges) == 3 * 2  # each column: each member's language rule
+    at.chat_input(key="compare_message").set_value("And a dessert?").run()
+    assert not at.exception and len([c for c in at.caption if "constraint of" in c.value]) == 6
+
+
 def test_a_blind_vote_hides_labels_keeps_tallies_and_reveals():
     """Answers stay unlabelled until the vote; then labels show and the tally counts it."""
     at = start("compare")

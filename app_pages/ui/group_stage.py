@@ -1,0 +1,105 @@
+"""Compare's group mode: generic, one member alone, and the group answer, each with a member x
+constraint matrix under it."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app_pages.ui.details import plain, said, short, snippet
+from app_pages.ui.stage import stream_replies
+from personalab import ColumnKind, PersonaLabError
+from personalab.groups import group_reply
+from personalab.personas.groups import Group, GroupLibrary
+from personalab.personas.model import Persona
+from personalab.text.safe import safe_markdown
+
+
+def pick_group(where, settings) -> tuple[Group | None, list[Persona], Persona | None]:
+    """The group and the member answered alone, chosen in `where`; shows what is missing."""
+    library = GroupLibrary(settings.personas_dir)
+    groups, broken = library.load()
+    for name, reason in broken:
+        st.caption(f":material/warning: Group file {plain(name)} cannot be used: {plain(reason)}")
+    if not groups:
+        where.info("No groups yet: add one with `python -m personalab group create`.")
+        return None, [], None
+    by_id = {g.id: g for g in groups}
+    group = by_id[where.selectbox("Group", list(by_id), format_func=lambda g: by_id[g].name,
+                                  key="compare_group")]  # fmt: skip
+    members, missing = library.members(group)
+    if missing:
+        st.warning(f"Not in the library any more: {plain(', '.join(missing))}")
+    if len(members) < 2:
+        return None, members, None
+    names = {p.id: p.name for p in members}
+    alone = where.selectbox("Answered alone for", list(names), format_func=names.get,
+                            key="compare_group_alone")  # fmt: skip
+    return group, members, next(p for p in members if p.id == alone)
+
+
+def run_group_round(
+    engine, user: str, session: str, message: str, group: Group, members: list[Persona],
+    alone: Persona,
+) -> dict | None:  # fmt: skip
+    """Stream the three columns; the round (with each column's matrix), or None (shown)."""
+    try:
+        answer = group_reply(engine, user, group, members, message, session)
+        generic, solo = engine.compare(
+            user, alone, message, session, [ColumnKind.GENERIC, ColumnKind.PERSONALIZED], False
+        )
+    except PersonaLabError as exc:
+        st.error(f"No reply: {plain(str(exc))}", icon=":material/error:")
+        return None
+    for clash in answer.clashes:
+        st.warning(f"Clash found by the checks: {plain(clash)}", icon=":material/call_split:")
+    titles = ["Generic", f"{alone.name} alone", f"The group: {group.name}"]
+    meta = [{"title": t} for t in titles]
+    finished = stream_replies(engine, [generic, solo, answer.reply], titles, meta, footers=False)
+    names = {m.persona.id: m.persona.name for m in answer.members}
+    for data in finished:
+        data["matrix"] = {
+            pid: report.to_json() for pid, report in answer.matrix(data["text"]).items()
+        }
+        data["member_names"] = names
+        data["kept_for"] = answer.kept_for(data["text"])
+    if not finished:
+        return None
+    round_ = {"message": message, "columns": finished, "group": group.id, "clashes": answer.clashes}
+    show_matrices(round_)
+    return round_
+
+
+def show_group_round(round_: dict) -> None:
+    """A finished group round: the three answers, then their matrices."""
+    with st.chat_message("user"):
+        said(round_["message"])
+    for clash in round_.get("clashes", []):
+        st.warning(f"Clash found by the checks: {plain(clash)}", icon=":material/call_split:")
+    for box, data in zip(st.columns(len(round_["columns"]), border=True), round_["columns"],
+                         strict=True):  # fmt: skip
+        with box:
+            st.markdown(f"**{plain(data['title'])}**")
+            st.markdown(safe_markdown(data["text"]))
+    show_matrices(round_)
+
+
+def show_matrices(round_: dict) -> None:
+    """Under each column: a row per member, a green or red badge per constraint with the words
+    that broke it, and the 'kept for' line."""
+    for box, data in zip(st.columns(len(round_["columns"])), round_["columns"], strict=True):
+        with box:
+            st.caption(plain(data["kept_for"].capitalize()))
+            for pid, report in data["matrix"].items():
+                st.markdown(f"**{plain(data['member_names'].get(pid, pid))}**")
+                with st.container(horizontal=True, gap="small"):
+                    for check in report["checks"]:
+                        name = plain(short(check["check"]["constraint"], 36))
+                        ok = check["passed"]
+                        st.badge(name, icon=":material/check:" if ok else ":material/close:",
+                                 color="green" if ok else "red")  # fmt: skip
+                for check in report["checks"]:
+                    if not check["passed"] and check.get("spans"):
+                        marks = " · ".join(
+                            snippet(data["text"], s["start"], s["end"]) for s in check["spans"][:2]
+                        )
+                        st.caption(f":material/error: {plain(marks)}")
