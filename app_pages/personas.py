@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app_pages.ui import persona_form, resources
+from app_pages.ui import group_editor, persona_form, resources
 from app_pages.ui.details import plain
 from personalab import PersonaError
 from personalab.personas.cards import EXPORTS, MAX_IMPORT_BYTES, import_file, remap
@@ -30,7 +30,7 @@ for b in broken:
     st.warning(f"{plain(b.file_name)} was skipped: {plain(b.reason)}", icon=":material/warning:")
 
 state = st.session_state
-browse, create, bring = st.tabs(["Library", "New persona", "Import"])
+browse, create, bring, together = st.tabs(["Library", "New persona", "Import", "Groups"])
 
 with browse:
     for row in range(0, len(personas), 3):
@@ -140,3 +140,10 @@ with bring:
             )
             for note in imported.notes:
                 st.caption(plain(note))
+
+with together:
+    st.caption(
+        "A group is 2-6 personas that one answer must serve (Compare, Group mode). Every "
+        "member's hard constraints must hold; preferences are weighed as chosen."
+    )
+    group_editor.groups_tab(resources.base_settings(), personas)

@@ -100,7 +100,10 @@ class GroupLibrary:
         _, missing = self.members(group)
         if missing:
             raise PersonaError(f"no persona {', '.join(missing)} in {self.personas.directory}")
+        new = not group.id
         group = group.model_copy(update={"id": group.id or slugify(group.name)})
+        if new and (self.directory / f"{group.id}.yaml").exists():
+            raise PersonaError(f"a group {group.id!r} exists already: choose another name")
         self.directory.mkdir(parents=True, exist_ok=True)
         text = yaml.safe_dump(group.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
         (self.directory / f"{group.id}.yaml").write_text(text, encoding="utf-8")

@@ -116,6 +116,32 @@ def personas_page() -> AppTest:
     return at
 
 
+def test_groups_are_created_refused_edited_and_deleted_on_the_personas_page(isolated_env):
+    """Personas, Groups: a group of one is refused with the reason and nothing is written; a
+    group of two is saved as a file; editing keeps its file; deleting removes it."""
+    folder = isolated_env / "personas" / "groups"
+    at = personas_page()
+    at.text_input(key="group_form_new_name").set_value("Book club")
+    at.multiselect(key="group_form_new_members").set_value(["lena-vegan-marathoner"])
+    next(b for b in at.button if b.label == "Save group").click().run()
+    assert (
+        any("at least 2" in e.value for e in at.error) and not (folder / "book-club.yaml").exists()
+    )
+    at.multiselect(key="group_form_new_members").set_value(
+        ["lena-vegan-marathoner", "margaret-retired-teacher"]
+    )
+    next(b for b in at.button if b.label == "Save group").click().run()
+    assert not at.exception and (folder / "book-club.yaml").exists()
+    assert any("Book club" in m.value for m in at.markdown)
+    assert any("Saved the group Book club" in m.value for m in at.success)
+    at.button(key="edit_group_book-club").click().run()
+    at.text_area(key="group_form_book-club_context").set_value("We meet monthly.")
+    next(b for b in at.button if b.label == "Save group").click().run()
+    assert "We meet monthly." in (folder / "book-club.yaml").read_text()
+    at.button(key="delete_group_book-club").click().run()
+    assert not (folder / "book-club.yaml").exists() and not at.exception
+
+
 def test_new_persona_form_refuses_an_empty_name_and_writes_nothing(isolated_env):
     """Personas: an empty name is refused next to the field and no file is written."""
     folder = isolated_env / "personas"
