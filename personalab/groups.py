@@ -3,6 +3,7 @@ prompt, every member's hard constraints checked, and clashes found by the checks
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from personalab.engine import Engine
@@ -80,10 +81,32 @@ def kept_for(matrix: dict[str, CheckReport]) -> str:
 
 
 def member_checks(persona: Persona, facts: list[ScoredMemory], local: bool) -> list[Check]:
-    """A member's checks: their persona's and those their facts imply (a private fact's only
-    when the model runs on this machine)."""
+    """A member's checks: their persona's, those their facts imply (a private fact's only
+    when the model runs on this machine), and one that keeps their private facts out of the
+    answer (none of their telling words may appear)."""
     checks = persona.checks() + [c for f in facts for c in checks_for_fact(f.memory)]
-    return [c for c in checks if local or not c.private]
+    checks = [c for c in checks if local or not c.private]
+    telling = sorted({w for f in facts if f.memory.private for w in telling_words(f.memory.text)})
+    if telling:
+        rule = f"Keeps {persona.name}'s private facts private"
+        checks.append(Check(rule, forbid=tuple(telling), source="prompt", private=True))
+    return checks
+
+
+# Common words that give nothing away, left out of a private fact's telling words.
+_COMMON = frozenset(
+    (
+        "about after again being before could every first from have just like make many more "
+        "most much need never other really should since some still than that their them then "
+        "there these they thing think this those very want what when where which while with "
+        "would your years always family friends people little going doing"
+    ).split()
+)
+
+
+def telling_words(text: str) -> set[str]:
+    """The words of a private fact that would give it away (longer, uncommon words)."""
+    return {w for w in re.findall(r"[^\W\d_]{5,}", text.lower()) if w not in _COMMON}
 
 
 def clashes(message: str, context: str, members: list[Member]) -> list[str]:
@@ -153,8 +176,15 @@ def plan_prompt(
         lines = [f"Member {n}: {p.name}" + (f" ({p.summary})" if p.summary else "")]
         lines += [f"- Must hold: {c}" for c in p.constraint_texts]
         lines += [f"- Likes: {x}" for x in p.preferences]
-        if m.facts:
-            lines.append(facts_block(m.facts).replace("the user", p.name, 1))
+        shared = [f for f in m.facts if not f.memory.private]
+        if shared:
+            lines.append(facts_block(shared).replace("the user", p.name, 1))
+        private = [f for f in m.facts if f.memory.private]
+        if private:  # only here when the model runs on this machine
+            lines.append(facts_block(private).replace(
+                "the user has told you about themselves", f"{p.name} told you in confidence: "
+                "let it shape the answer, but never quote it, hint at it or say whose it is", 1,
+            ))  # fmt: skip
         parts.append("\n".join(lines))
     if found:
         parts.append(SPLIT_RULE.format(clashes="; ".join(found)))

@@ -127,3 +127,19 @@ def test_groups_are_created_shown_and_deleted_from_the_command_line(isolated_env
     assert run_cli("group", "delete", "run-club").returncode == 0
     assert not (isolated_env / "personas" / "groups" / "run-club.yaml").exists()
     assert Group(name="x", members=["a", "b"]).strategy == "least_misery"
+
+
+def test_a_private_fact_shapes_the_prompt_but_may_not_show_in_the_answer(groups, store, settings):
+    """A member's private fact goes to a model on this machine, marked as told in confidence;
+    an answer that gives it away fails that member's privacy check (the guard then retries),
+    one that keeps it passes."""
+    secret = NewMemory("I take lithium for my bipolar disorder.", "user", "s", kind="fact",
+                       private=True)  # fmt: skip
+    store.remember("ana", "lena-vegan-marathoner", [secret])
+    told = answer(groups, store, settings, "friday-dinner", "Lena, with your lithium, skip salt.")
+    system = told.reply.plan.messages[0].content
+    assert "lithium" in system and "in confidence" in system
+    (broken,) = told.matrix()["lena-vegan-marathoner"].failures
+    assert "private" in broken.check.constraint and broken.spans[0].text.lower() == "lithium"
+    kept = answer(groups, store, settings, "friday-dinner", "A mild lentil curry for all.")
+    assert kept.matrix()["lena-vegan-marathoner"].passed
