@@ -95,12 +95,13 @@ def member_checks(persona: Persona, facts: list[ScoredMemory], local: bool) -> l
 
 # Common words that give nothing away, left out of a private fact's telling words.
 _COMMON = frozenset(
-    (
+    re.findall(
+        r"\w+",
         "about after again being before could every first from have just like make many more "
         "most much need never other really should since some still than that their them then "
         "there these they thing think this those very want what when where which while with "
-        "would your years always family friends people little going doing"
-    ).split()
+        "would your years always family friends people little going doing",
+    )
 )
 
 
