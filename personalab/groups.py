@@ -192,6 +192,12 @@ def plan_prompt(
     system = "\n\n".join(parts)
     count = engine.budget.count
     room = engine.budget.available - count(system) - count(message)
+    if room < 0:
+        raise PersonaLabError(
+            f"the members' profiles and the message need more than the model's "
+            f"{engine.budget.context_window}-token window: choose fewer members, shorten the "
+            "message, or raise PERSONALAB_N_CTX"
+        )
     recent = engine.store.list(user, group.scope, session=session, kind="turn")
     recent = recent[-engine.settings.recent_turns :] if engine.settings.recent_turns else []
     while recent and sum(count(t.text) for t in recent) > room:
