@@ -20,6 +20,7 @@ from personalab.replies.checks import (
     check_reply,
     checks_for_fact,
 )
+from personalab.replies.judge import Judge, Verdict
 from personalab.reply import Reply, Saved
 
 GROUP_RULES = (
@@ -51,6 +52,25 @@ class GroupReply:
     reply: Reply
     members: list[Member]
     clashes: list[str]
+    judge: Judge | None = None
+    verdicts: dict[str, Verdict | str] | None = None  # member id -> verdict, or why not
+
+    def rate_members(self) -> dict[str, Verdict | str]:
+        """The judge's verdict on the reply for each member, told only that member's rules and
+        facts (private ones only when the judge runs on this machine); {} without a judge."""
+        if self.judge is None:
+            return {}
+        local = self.judge.backend.is_local
+        self.verdicts = {}
+        for m in self.members:
+            told = [c.constraint for c in m.checks if local or not c.private]
+            told += [f.memory.text for f in m.facts if local or not f.memory.private]
+            try:
+                verdict = self.judge.rate(told, self.reply.plan.question, self.reply.text)
+            except PersonaLabError as exc:
+                verdict = str(exc)
+            self.verdicts[m.persona.id] = verdict
+        return self.verdicts
 
     def matrix(self, text: str | None = None) -> dict[str, CheckReport]:
         """Each member's checks run on the reply (or on another text, such as the answer for
@@ -68,10 +88,20 @@ class GroupReply:
             "clashes": self.clashes,
             "kept_for": self.kept_for(),
             "members": {
-                m.persona.id: {"name": m.persona.name, "checks": matrix[m.persona.id].to_json()}
+                m.persona.id: {
+                    "name": m.persona.name,
+                    "checks": matrix[m.persona.id].to_json(),
+                    "judge": _verdict_json((self.verdicts or {}).get(m.persona.id)),
+                }
                 for m in self.members
             },
         }
+
+
+def _verdict_json(verdict: Verdict | str | None) -> dict | None:
+    if verdict is None:
+        return None
+    return {"error": verdict} if isinstance(verdict, str) else verdict.to_json()
 
 
 def kept_for(matrix: dict[str, CheckReport]) -> str:
@@ -155,7 +185,7 @@ def group_reply(
     union = list(dict.fromkeys(c for m in members for c in m.checks))
     save = _saver(engine, user, group, message, session) if remember else None
     reply = Reply(plan, engine.backend, engine.options, save, union, engine.guard, None)
-    return GroupReply(group, reply, members, found)
+    return GroupReply(group, reply, members, found, engine.judge)
 
 
 def plan_prompt(

@@ -143,3 +143,28 @@ def test_a_private_fact_shapes_the_prompt_but_may_not_show_in_the_answer(groups,
     assert "private" in broken.check.constraint and broken.spans[0].text.lower() == "lithium"
     kept = answer(groups, store, settings, "friday-dinner", "A mild lentil curry for all.")
     assert kept.matrix()["lena-vegan-marathoner"].passed
+
+
+def test_the_judge_rates_the_group_answer_for_each_member_with_that_members_rules(
+    groups, store, settings
+):
+    """With a judge set up, each member gets a verdict, and the judge is told only that
+    member's rules: the vegan's verdict never hears of the nut allergy."""
+    import json as _json
+
+    from personalab import Judge
+    from personalab.replies.judge import CRITERIA, USES_FACT
+
+    fits = dict.fromkeys(CRITERIA, False) | {USES_FACT: True, "explanation": "fine"}
+    judge = ScriptedBackend(*[[_json.dumps(fits)]] * 3, name="judge")
+    group = groups.get("friday-dinner")
+    personas, _ = groups.members(group)
+    engine = Engine(store, ScriptedBackend(["Rice and beans."]), settings.replace(guard="off"),
+                    judge=Judge(judge))  # fmt: skip
+    reply = group_reply(engine, "ana", group, personas, "Dinner ideas?", "s")
+    reply.reply.read()
+    verdicts = reply.rate_members()
+    assert list(verdicts) == [p.id for p in personas] and all(v.passed for v in verdicts.values())
+    told = [_json.loads(call[0][1].content)["user_facts"] for call in judge.calls]
+    assert any("vegan" in f for f in told[0]) and not any("nut" in f for f in told[0])
+    assert reply.to_json()["members"][personas[0].id]["judge"]["passed"] is True

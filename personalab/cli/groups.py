@@ -112,6 +112,7 @@ def chat(args: argparse.Namespace, settings: Settings) -> int:
         print(f"clash: {clash}", file=sys.stderr)
     if args.json:
         answer.reply.read()
+        answer.rate_members()
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
     else:
         for chunk in answer.reply:
@@ -121,4 +122,10 @@ def chat(args: argparse.Namespace, settings: Settings) -> int:
             for r in report.failures:
                 print(f"  {member_id}: check failed: {r.check.constraint}", file=sys.stderr)
         print(f"  {answer.kept_for()}", file=sys.stderr)
+        for member_id, verdict in answer.rate_members().items():
+            if isinstance(verdict, str):
+                said = f"could not rate ({verdict})"
+            else:
+                said = ", ".join(e for e, on in verdict.errors.items() if on) or "fits"
+            print(f"  judge, {member_id}: {said}", file=sys.stderr)
     return 0 if answer.reply.stats is not None else 1
