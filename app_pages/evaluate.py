@@ -1,4 +1,4 @@
-"""Evaluate page: run recall, preference-following, win-rate or LoCoMo evaluations; compare runs."""
+"""Evaluate page: run recall, preference, win-rate, LoCoMo or group evaluations; compare runs."""
 
 import streamlit as st
 
@@ -24,6 +24,9 @@ HELP = {
     "winrate": "Generic vs personalized on each persona's probe questions: the judge decides "
     "(positions swapped) when one is set up, else the persona's checks.",
     "locomo": "LoCoMo turn-evidence recall at k = 5, 10, 25, 50 per question category.",
+    "group": "One question for 2-4 personas (the group probes, test split): generic, each "
+    "member alone, and the group answer with and without the guard, each checked against "
+    "every member's hard constraints; and whether the checks found the clashes.",
 }
 left, right = st.columns([1, 2])
 task = left.radio("Evaluation", TASKS, key="eval_task")
@@ -42,7 +45,9 @@ if not running and st.button("Run", type="primary", icon=":material/play_arrow:"
         work = harness.Workspace(
             resources.embedder(ctx.settings),
             ctx.settings,
-            resources.engine(ctx.settings).backend if task in ("preference", "winrate") else None,
+            resources.engine(ctx.settings).backend
+            if task in ("preference", "winrate", "group")
+            else None,
             judge,
         )
     except PersonaLabError as exc:

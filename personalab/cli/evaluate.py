@@ -34,7 +34,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     from personalab.evaluation import harness, runs
     from personalab.evaluation.common import LOCOMO
 
-    needs_model = args.task in ("preference", "winrate")
+    needs_model = args.task in ("preference", "winrate", "group")
     judge = compose.judge_from_settings(settings)
     work = harness.Workspace(
         compose.embedder_from_settings(settings),

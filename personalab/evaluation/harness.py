@@ -82,7 +82,7 @@ class Workspace:
         return Engine(store, self.backend, settings, judge=None)
 
 
-def _each(items: list, job: Job) -> Iterable:
+def each(items: list, job: Job) -> Iterable:
     for n, item in enumerate(items):
         job.tick(n, len(items))
         yield item
@@ -104,7 +104,7 @@ def recall_task(work: Workspace, job: Job, limit: int | None = None) -> list[dic
         engine = work.engine(folder)
         base = engine.policy
         _prepare(engine, personas, pref, job)
-        for name, case in _each(items, job):
+        for name, case in each(items, job):
             weight = SETTINGS[name].get("dense_weight", base.dense_weight)
             engine.policy = dataclasses.replace(base, dense_weight=weight)
             rank = _rank(engine, SETTINGS[name], case)
@@ -197,7 +197,7 @@ def preference_task(
     try:
         engine = work.engine(folder)
         persona = _probe_persona()
-        for n, probe, kind in _each(items, job):
+        for n, probe, kind in each(items, job):
             user = f"pref-{n}-{probe.id}"
             if kind == "generic":  # write the scripted history once per conversation
                 history = [probe.fact] + turns[:n]
@@ -249,7 +249,7 @@ def winrate_task(work: Workspace, job: Job, limit: int | None = 3) -> list[dict]
     try:
         engine = work.engine(folder)
         seeded = set()
-        for persona, question in _each(items, job):
+        for persona, question in each(items, job):
             if persona.id not in seeded:
                 seed(engine, "eval", persona)
                 seeded.add(persona.id)
@@ -308,7 +308,10 @@ def locomo_task(work: Workspace, job: Job, data: Path, limit: int | None = None)
 
 def run(task: str, work: Workspace, job: Job, **options) -> list[dict]:
     """Rows of one task; Cancelled (and nothing returned) if the job is cancelled."""
+    from personalab.evaluation.group_eval import group_task
+
     tasks = {
+        "group": group_task,
         "recall": recall_task,
         "preference": preference_task,
         "winrate": winrate_task,

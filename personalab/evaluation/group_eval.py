@@ -1,0 +1,120 @@
+"""`eval group`: generic, individual (each member alone) and group replies, with and without
+the guard, on the group probes: every member's hard constraints checked on each reply."""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from personalab.engine import Engine
+from personalab.evaluation.harness import Job, Workspace, each
+from personalab.groups import group_reply, member_checks
+from personalab.memory.store import MemoryStore, open_client
+from personalab.personas.groups import Group
+from personalab.personas.library import PersonaLibrary
+from personalab.prompts import ColumnKind
+from personalab.replies.checks import check_reply
+from personalab.stage.votes import wilson
+
+DATA = Path(__file__).parent / "data" / "group_probes.yaml"
+SYSTEMS = ("generic", "individual", "group", "group + guard")
+
+
+def load(split: str = "test") -> list[dict]:
+    probes = yaml.safe_load(DATA.read_text(encoding="utf-8"))["probes"]
+    return [p for p in probes if split == "all" or p["split"] == split]
+
+
+def group_task(
+    work: Workspace, job: Job, limit: int | None = None, split: str = "test"
+) -> list[dict]:
+    """A row per reply (which system, which probe, which members it kept), then a summary row
+    per system and one for clash detection."""
+    if work.backend is None:
+        raise ValueError("group replies need a chat model")
+    personas = {p.id: p for p in PersonaLibrary(work.settings.personas_dir).load()[0]}
+    probes = load(split)[: limit or None]
+    folder = Path(tempfile.mkdtemp(prefix="personalab-groups-"))
+    rows: list[dict] = []
+    try:
+        store = MemoryStore(open_client(folder, lock=False), work.embedder)
+        settings = work.settings.replace(fact_extraction="rules")
+        plain = Engine(store, work.backend, settings.replace(guard="off"))
+        guarded = Engine(store, work.backend, settings.replace(guard="on"))
+        for probe in each(probes, job):
+            rows += _probe(probe, [personas[m] for m in probe["members"]], plain, guarded)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return summarize(rows) + rows
+
+
+def _probe(probe: dict, members: list, plain: Engine, guarded: Engine) -> list[dict]:
+    checks = {p.id: member_checks(p, [], True) for p in members}
+    group = Group(name=probe["id"], members=probe["members"], id=probe["id"])
+    question, rows = probe["question"], []
+
+    def row(system: str, reply, alone: str = "", clashes: list[str] | None = None) -> dict:
+        passed = {pid: check_reply(reply.text, c).passed for pid, c in checks.items()}
+        out = {
+            "probe": probe["id"], "system": system, "clash": probe["clash"],
+            "members": len(members), "kept_all": all(passed.values()), "passed": passed,
+            "seconds": round(reply.stats.total_s, 3), "alone": alone, "text": reply.text,
+        }  # fmt: skip
+        return out | ({"clashes_found": clashes} if clashes is not None else {})
+
+    (generic,) = plain.compare(
+        "eval", members[0], question, probe["id"], [ColumnKind.GENERIC], False
+    )
+    generic.read()
+    rows.append(row("generic", generic))
+    for persona in members:
+        (alone,) = plain.compare("eval", persona, question, probe["id"],
+                                 [ColumnKind.PERSONALIZED], False)  # fmt: skip
+        alone.read()
+        rows.append(row("individual", alone, alone=persona.id))
+    for system, engine in (("group", plain), ("group + guard", guarded)):
+        answer = group_reply(engine, "eval", group, members, question, probe["id"], False)
+        answer.reply.read()
+        rows.append(row(system, answer.reply, clashes=answer.clashes))
+    return rows
+
+
+def _rate(k: int, n: int) -> dict:
+    low, high = wilson(k, n)
+    return {"rate": round(k / n, 3) if n else 0.0, "ci": f"{low:.0%}-{high:.0%}", "n": n}
+
+
+def summarize(rows: list[dict]) -> list[dict]:
+    """Per system, on the probes one answer can satisfy: the share of replies that keep every
+    member's constraints, the per-member pass rate and the worst member's, and the time; then
+    how often the checks found a clash exactly where the probes say there is one."""
+    summary = []
+    for system in SYSTEMS:
+        mine = [r for r in rows if r["system"] == system and not r["clash"]]
+        if not mine:
+            continue
+        marks = [(pid, ok) for r in mine for pid, ok in r["passed"].items()]
+        by_member: dict[str, list[bool]] = {}
+        for pid, ok in marks:
+            by_member.setdefault(pid, []).append(ok)
+        worst = min(by_member.items(), key=lambda kv: sum(kv[1]) / len(kv[1]))
+        kept = _rate(sum(r["kept_all"] for r in mine), len(mine))
+        member = _rate(sum(ok for _, ok in marks), len(marks))
+        summary.append({
+            "summary": True, "system": system, "replies": len(mine),
+            "kept_every_member": kept["rate"], "kept_ci": kept["ci"],
+            "member_pass": member["rate"], "member_ci": member["ci"],
+            "worst_member": worst[0], "worst_member_pass": round(sum(worst[1]) / len(worst[1]), 3),
+            "seconds_p50": round(statistics.median(r["seconds"] for r in mine), 2),
+        })  # fmt: skip
+    judged = [r for r in rows if r["system"] == "group"]
+    right = sum(bool(r["clashes_found"]) == r["clash"] for r in judged)
+    if judged:
+        accuracy = _rate(right, len(judged))
+        summary.append({"summary": True, "system": "clash detection", "replies": len(judged),
+                        "accuracy": accuracy["rate"], "accuracy_ci": accuracy["ci"]})  # fmt: skip
+    return summary

@@ -1,0 +1,49 @@
+"""`eval group`: the group probes, each reply checked for every member; the summary's figures."""
+
+import json
+
+import pytest
+
+from personalab.evaluation.group_eval import load, summarize
+from tests.conftest import run_cli
+
+
+def row(system: str, passed: dict, clash: bool = False, found=None) -> dict:
+    out = {"probe": "p", "system": system, "clash": clash, "members": len(passed),
+           "kept_all": all(passed.values()), "passed": passed, "seconds": 1.0}  # fmt: skip
+    return out | ({"clashes_found": found} if found is not None else {})
+
+
+def test_the_probes_hold_thirty_test_groups_of_two_to_four_with_clashes():
+    probes = load("test")
+    assert len(probes) >= 30 and all(2 <= len(p["members"]) <= 4 for p in probes)
+    assert any(p["clash"] for p in probes) and sum(not p["clash"] for p in probes) >= 20
+    assert {p["id"] for p in probes}.isdisjoint({p["id"] for p in load("dev")})
+
+
+def test_the_summary_counts_kept_all_the_worst_member_and_clash_detection():
+    """Kept-all is over the probes one answer can satisfy; the worst member is the one with
+    the lowest pass rate; clash detection is right when it finds a clash exactly where one
+    is."""
+    rows = [
+        row("group", {"a": True, "b": False}, found=[]),
+        row("group", {"a": True, "b": True}, found=[]),
+        row("group", {"a": False, "b": False}, clash=True, found=["x"]),  # not in kept-all
+        row("group", {"a": True, "b": True}, clash=True, found=[]),  # a missed clash
+    ]
+    (group, detection) = summarize(rows)
+    assert group["replies"] == 2 and group["kept_every_member"] == 0.5
+    assert group["member_pass"] == 0.75 and group["worst_member"] == "b"
+    assert group["worst_member_pass"] == 0.5
+    assert detection["system"] == "clash detection" and detection["accuracy"] == 0.75
+
+
+@pytest.mark.slow
+def test_eval_group_runs_every_system_on_a_probe_and_saves_the_run(isolated_env):
+    """`eval group --limit 1 --json`: a summary row for generic, individual, group and group
+    with the guard, and for clash detection; the run is saved."""
+    done = run_cli("eval", "group", "--limit", "1", "--json", "--out", str(isolated_env / "ev"))
+    assert done.returncode == 0, done.stderr
+    systems = [r["system"] for r in json.loads(done.stdout)]
+    assert systems == ["generic", "individual", "group", "group + guard", "clash detection"]
+    assert list((isolated_env / "ev").glob("*-group.json"))
