@@ -43,8 +43,6 @@ class Group(BaseModel):
     members: list[str] = Field(min_length=2, max_length=6)
     context: str = Field(default="", max_length=MAX_TEXT_CHARS)
     strategy: Strategy = Strategy.LEAST_MISERY
-    # Members' own memories learn the facts each stated in the group (off: the group's only).
-    members_learn: bool = False
     id: str = Field(default="", exclude=True)
 
     @field_validator("members")
