@@ -1,5 +1,7 @@
 """Every page through Streamlit's AppTest, with the real engine, models and Chroma underneath."""
 
+import shutil
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -264,7 +266,7 @@ def test_a_bad_setting_is_explained_instead_of_crashing(monkeypatch):
 def test_pages_ask_for_a_persona_when_the_library_is_empty(isolated_env, page):
     """With no personas, each page says how to create one instead of failing."""
     for f in (isolated_env / "personas").iterdir():
-        f.unlink()
+        shutil.rmtree(f) if f.is_dir() else f.unlink()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     at.switch_page(f"app_pages/{page}.py").run()
     assert not at.exception

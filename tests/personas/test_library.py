@@ -21,7 +21,7 @@ def test_a_copy_gets_a_free_id_and_keeps_everything(isolated_env):
 
 
 def files(folder):
-    return {p.name: p.read_bytes() for p in folder.iterdir()}
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
 
 
 def test_a_hostile_name_stays_inside_the_folder(isolated_env):
