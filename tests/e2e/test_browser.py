@@ -1,5 +1,6 @@
 """The served app in a real browser: `streamlit run` driven by Playwright in Debian chromium."""
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -180,6 +181,22 @@ def test_a_message_sent_while_a_reply_streams_is_queued_and_both_are_answered(
     for n in range(2):
         text = replies.nth(n).get_by_test_id("stMarkdownContainer").first.inner_text()
         assert text.strip(), f"reply {n + 1} is empty"
+    assert_healthy(page, js_errors)
+
+
+def test_the_group_demo_shows_three_answers_each_checked_for_every_member(
+    app_url: str, page: Page, js_errors: list
+):
+    """Compare, Group mode, the Friday dinner group: generic, one member alone and the group
+    answer fill in, and under each a 'kept every constraint of N of 3 members' line."""
+    page.goto(f"{app_url}compare")
+    page.get_by_test_id("stButtonGroup").get_by_text("Group", exact=True).click()
+    expect(page.get_by_text("Answered alone for")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+    send(page, "What should we cook for dinner?", placeholder="One message, several answers")
+    kept = page.get_by_text(re.compile(r"Kept every constraint of \d of 3 members"))
+    expect(kept).to_have_count(3, timeout=REPLY_TIMEOUT_MS)
+    for title in ("Generic", "alone", "The group: Friday dinner"):
+        expect(page.locator("strong").filter(has_text=title).first).to_be_visible()
     assert_healthy(page, js_errors)
 
 
