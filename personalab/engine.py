@@ -35,10 +35,6 @@ from personalab.text.redaction import redact
 # LLM fact extraction runs after the reply has streamed, one turn at a time, off the page.
 _BACKGROUND = ThreadPoolExecutor(max_workers=1, thread_name_prefix="personalab-facts")
 
-# Each session's last user turn still waiting for its reply, so a message sent again after a
-# failure is not stored twice (engines are built per page run; this outlives them).
-_UNANSWERED: dict[tuple[str, str, str], Memory] = {}
-
 # The richest kind in a comparison is the one whose reply joins the conversation memory.
 REMEMBER_ORDER = [
     ColumnKind.PERSONALIZED,
@@ -228,12 +224,13 @@ class Engine:
     def _arrived(self, user: str, persona_id: str, message: str, session: str) -> Memory | None:
         """Store the user's turn now, marked unanswered (the same turn again when a message
         that got no reply is sent again); None when it could not be stored."""
-        key = (user, persona_id, session)
-        waiting = _UNANSWERED.get(key)
+        last = self.store.scope(user, persona_id).session_turns(session, last=1)
+        waiting = last[0] if last else None
         if (
             waiting is not None
+            and waiting.role == "user"
+            and waiting.metadata.get("answered") is False
             and waiting.text == redact(message).strip()  # as it was stored
-            and self.store.get(user, persona_id, waiting.id) is not None  # not deleted since
         ):
             return waiting
         try:
@@ -241,7 +238,6 @@ class Engine:
             (stored,) = self.store.remember(user, persona_id, [turn])
         except MemoryStoreError:
             return None  # the reply still comes; saving it afterwards says what failed
-        _UNANSWERED[key] = stored
         return stored
 
     def _count_ahead(self, memories: list[Memory]) -> None:
@@ -259,7 +255,6 @@ class Engine:
                 items.append(NewMemory(reply.text, "assistant", session, metadata=meta))
             if said is not None and reply.text:
                 self.store.annotate(user, persona.id, said.id, answered=True)
-                _UNANSWERED.pop((user, persona.id, session), None)
             earlier = (said,) if said is not None else ()
             return self.remember(user, persona.id, items, background=True, earlier=earlier)
 

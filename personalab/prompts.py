@@ -149,10 +149,10 @@ def persona_block(persona: Persona) -> tuple[str, list[tuple[str, str]]]:
     return f"User profile:\n{lines}", facts
 
 
-def facts_block(facts: list[ScoredMemory]) -> str:
+def facts_block(facts: list[ScoredMemory], header: str = FACTS_HEADER) -> str:
     """Facts in the user's own words, JSON-quoted so their text can never read as instructions."""
     lines = [_fact_line(f.memory) for f in facts]
-    return FACTS_HEADER + "\n" + "\n".join(lines)
+    return header + "\n" + "\n".join(lines)
 
 
 @lru_cache(maxsize=4096)

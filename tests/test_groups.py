@@ -6,7 +6,7 @@ import pytest
 
 from personalab import Engine, NewMemory, PersonaError
 from personalab.groups import group_reply
-from personalab.personas.groups import Group, GroupLibrary
+from personalab.personas.groups import GroupLibrary
 from tests.conftest import run_cli
 from tests.helpers import ScriptedBackend
 
@@ -126,7 +126,6 @@ def test_groups_are_created_shown_and_deleted_from_the_command_line(isolated_env
     assert not (isolated_env / "personas" / "groups" / "ghosts.yaml").exists()
     assert run_cli("group", "delete", "run-club").returncode == 0
     assert not (isolated_env / "personas" / "groups" / "run-club.yaml").exists()
-    assert Group(name="x", members=["a", "b"]).strategy == "least_misery"
 
 
 def test_a_private_fact_shapes_the_prompt_but_may_not_show_in_the_answer(groups, store, settings):

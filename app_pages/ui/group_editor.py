@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import streamlit as st
-from pydantic import ValidationError
 
 from app_pages.ui.details import plain
 from personalab import PersonaError
-from personalab.personas.groups import Group, GroupLibrary, Strategy
+from personalab.personas.groups import Group, GroupLibrary, Strategy, parse_group
 from personalab.personas.model import Persona
 
 LABELS = {"average": "Average", "least_misery": "Least misery", "most_pleasure": "Most pleasure"}
@@ -64,15 +63,11 @@ def form(library: GroupLibrary, names: dict[str, str], group: Group | None) -> N
         )  # fmt: skip
         if not st.form_submit_button("Save group", type="primary", icon=":material/save:"):
             return
+    fields = {"name": name, "members": members, "context": context, "strategy": strategy}
     try:
-        made = Group(name=name, members=members, context=context, strategy=strategy,
-                     id=group.id if group else "")  # fmt: skip
-        saved = library.save(made)
-    except ValidationError as exc:
-        problems = "; ".join(f"{e['loc'][0] if e['loc'] else 'group'}: {e['msg']}"
-                             for e in exc.errors())  # fmt: skip
-        st.error(f"Not saved: {plain(problems)}", icon=":material/error:")
-        return
+        saved = library.save(
+            parse_group(fields).model_copy(update={"id": group.id if group else ""})
+        )
     except PersonaError as exc:
         st.error(f"Not saved: {plain(str(exc))}", icon=":material/error:")
         return

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app_pages.ui import resources
 from app_pages.ui.details import plain, said, short, snippet
 from app_pages.ui.stage import stream_replies
 from personalab import ColumnKind, PersonaLabError
@@ -26,7 +27,7 @@ def pick_group(where, settings) -> tuple[Group | None, list[Persona], Persona | 
     by_id = {g.id: g for g in groups}
     group = by_id[where.selectbox("Group", list(by_id), format_func=lambda g: by_id[g].name,
                                   key="compare_group")]  # fmt: skip
-    members, missing = library.members(group)
+    members, missing = library.members(group, resources.personas()[0])  # parsed once, cached
     if missing:
         st.warning(f"Not in the library any more: {plain(', '.join(missing))}")
     if len(members) < 2:

@@ -70,16 +70,11 @@ def _show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _create(args: argparse.Namespace, settings: Settings) -> int:
-    from pydantic import ValidationError
-
-    from personalab.errors import PersonaError
-    from personalab.personas.groups import Group
+    from personalab.personas.groups import parse_group
 
     members = [m.strip() for m in args.members.split(",") if m.strip()]
-    try:
-        group = Group(name=args.name, members=members, context=args.context, strategy=args.strategy)
-    except ValidationError as exc:
-        raise PersonaError("; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())) from exc
+    fields = {"name": args.name, "members": members, "context": args.context}
+    group = parse_group(fields | {"strategy": args.strategy})
     print(_library(settings).save(group).id)
     return 0
 

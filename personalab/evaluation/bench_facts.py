@@ -51,11 +51,8 @@ def extractor(embedder: Embedder, split: str = "test") -> dict:
     figures: dict = {"split": split, "sentences": len(chosen), "ordinary_turns": len(turns)}
     for name, is_fact in ways.items():
         said = [(s["label"] == "fact", is_fact(s["text"])) for s in chosen]
-        tp = sum(1 for gold, got in said if gold and got)
-        figures[name] = {
-            "precision": tp / max(1, sum(1 for _, got in said if got)),
-            "recall": tp / max(1, sum(1 for gold, _ in said if gold)),
-            "flooded_turns": sum(1 for t in turns if is_fact(t)),
+        figures[name] = _precision_recall(said) | {
+            "flooded_turns": sum(1 for t in turns if is_fact(t))
         }
     return figures
 

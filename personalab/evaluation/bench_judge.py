@@ -10,10 +10,9 @@ from personalab.compose import backend_from_settings, judge_from_settings
 from personalab.embedding.embedder import Embedder
 from personalab.errors import PersonaLabError
 from personalab.evaluation import faithfulness
-from personalab.evaluation.common import log
+from personalab.evaluation.common import log, share
 from personalab.replies.judge import compare_pair
 from personalab.settings import Settings
-from personalab.stage.votes import wilson
 
 JUDGE_PACK = "qwen2.5-coder-1.5b"
 VIOLATION_ERRORS = ("violates_unknowingly", "acknowledges_but_violates")
@@ -48,16 +47,6 @@ def run(
     return figures
 
 
-def _share(k: int, n: int) -> dict:
-    low, high = wilson(k, n)
-    return {
-        "k": k,
-        "n": n,
-        "rate": round(k / n, 3) if n else 0.0,
-        "ci": [round(low, 3), round(high, 3)],
-    }
-
-
 def agreement(rows: list[dict]) -> dict:
     """The judge's 'breaks a constraint' beside the checks' verdict on the same replies, and
     the floor: a judge that always says 'fits'."""
@@ -75,13 +64,13 @@ def agreement(rows: list[dict]) -> dict:
     kappa = (agree / n - chance) / (1 - chance) if n and chance < 1 else 0.0
     return {
         "replies": n,
-        "agree": _share(agree, n),
+        "agree": share(agree, n),
         "kappa": round(kappa, 3),
         "both_flag": both,
         "checks_only": checks_only,
         "judge_only": judge_only,
         "neither": neither,
-        "floor_always_fits": _share(neither + judge_only, n),
+        "floor_always_fits": share(neither + judge_only, n),
         "unrated": len(rows) - n,
     }
 
@@ -91,10 +80,10 @@ def per_reply(rows: list[dict]) -> dict:
     about the user', each with a Wilson interval."""
     judged = [r for r in rows if r["judge"]]
     return {
-        "violations": _share(sum(r["violated"] for r in rows), len(rows)),
-        "echo": _share(sum(r["echoed"] for r in rows), len(rows)),
-        "answers": _share(sum(not r["judge"]["unhelpful"] for r in judged), len(judged)),
-        "uses_fact": _share(sum(bool(r["uses_fact"]) for r in judged), len(judged)),
+        "violations": share(sum(r["violated"] for r in rows), len(rows)),
+        "echo": share(sum(r["echoed"] for r in rows), len(rows)),
+        "answers": share(sum(not r["judge"]["unhelpful"] for r in judged), len(judged)),
+        "uses_fact": share(sum(bool(r["uses_fact"]) for r in judged), len(judged)),
         "seconds_p50": round(statistics.median(r["seconds"] for r in rows), 2) if rows else 0.0,
     }
 
@@ -115,8 +104,8 @@ def pairwise(judge, generic: list[dict], personal: list[dict], progress) -> dict
     total = len(personal)
     return {
         "probes": total,
-        "personalized": _share(wins["personalized"], total),
-        "generic": _share(wins["generic"], total),
+        "personalized": share(wins["personalized"], total),
+        "generic": share(wins["generic"], total),
         "tie": wins["tie"],
         "failed": wins["failed"],
     }

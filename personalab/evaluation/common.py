@@ -21,6 +21,15 @@ QUESTIONS = [
 ]
 
 
+def share(k: int, n: int) -> dict:
+    """k of n as a rate with its 95 % Wilson interval."""
+    from personalab.stage.votes import wilson
+
+    low, high = wilson(k, n)
+    return {"k": k, "n": n, "rate": round(k / n, 3) if n else 0.0,
+            "ci": [round(low, 3), round(high, 3)]}  # fmt: skip
+
+
 def log(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 

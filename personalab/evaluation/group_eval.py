@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from personalab.engine import Engine
+from personalab.evaluation.common import share
 from personalab.evaluation.harness import Job, Workspace, each
 from personalab.groups import group_reply, member_checks
 from personalab.memory.store import MemoryStore, open_client
@@ -18,7 +19,6 @@ from personalab.personas.groups import Group
 from personalab.personas.library import PersonaLibrary
 from personalab.prompts import ColumnKind
 from personalab.replies.checks import check_reply
-from personalab.stage.votes import wilson
 
 DATA = Path(__file__).parent / "data" / "group_probes.yaml"
 SYSTEMS = ("generic", "individual", "group", "group + guard")
@@ -84,8 +84,9 @@ def _probe(probe: dict, members: list, plain: Engine, guarded: Engine) -> list[d
 
 
 def _rate(k: int, n: int) -> dict:
-    low, high = wilson(k, n)
-    return {"rate": round(k / n, 3) if n else 0.0, "ci": f"{low:.0%}-{high:.0%}", "n": n}
+    found = share(k, n)
+    low, high = (round(x * 100) for x in found["ci"])
+    return {"rate": found["rate"], "ci": f"{low}%-{high}%", "n": n}
 
 
 def summarize(rows: list[dict]) -> list[dict]:

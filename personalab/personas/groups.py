@@ -9,8 +9,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from personalab.errors import PersonaError
-from personalab.personas.library import PersonaLibrary
-from personalab.personas.model import MAX_FILE_BYTES, MAX_TEXT_CHARS, Persona
+from personalab.personas.library import PersonaLibrary, read_yaml, write_atomically
+from personalab.personas.model import MAX_TEXT_CHARS, Persona, describe_validation_error
 from personalab.text.slug import slugify
 
 GROUPS_FOLDER = "groups"  # under the personas folder
@@ -87,9 +87,12 @@ class GroupLibrary:
         known = ", ".join(g.id for g in groups) or "none"
         raise PersonaError(f"no group {group_id!r} in {self.directory} (known: {known})")
 
-    def members(self, group: Group) -> tuple[list[Persona], list[str]]:
-        """The group's personas, and the ids of members no longer in the library."""
-        personas = {p.id: p for p in self.personas.load()[0]}
+    def members(
+        self, group: Group, library: list[Persona] | None = None
+    ) -> tuple[list[Persona], list[str]]:
+        """The group's personas (from `library` when the caller has it loaded already), and
+        the ids of members no longer in the library."""
+        personas = {p.id: p for p in (self.personas.load()[0] if library is None else library)}
         found = [personas[m] for m in group.members if m in personas]
         return found, [m for m in group.members if m not in personas]
 
@@ -102,9 +105,11 @@ class GroupLibrary:
         group = group.model_copy(update={"id": group.id or slugify(group.name)})
         if new and (self.directory / f"{group.id}.yaml").exists():
             raise PersonaError(f"a group {group.id!r} exists already: choose another name")
-        self.directory.mkdir(parents=True, exist_ok=True)
         text = yaml.safe_dump(group.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
-        (self.directory / f"{group.id}.yaml").write_text(text, encoding="utf-8")
+        try:
+            write_atomically(self.directory / f"{group.id}.yaml", text)
+        except OSError as exc:
+            raise PersonaError(f"cannot save the group: {exc.strerror or exc}") from exc
         return group
 
     def delete(self, group_id: str) -> None:
@@ -113,17 +118,14 @@ class GroupLibrary:
 
     @staticmethod
     def _read(path: Path) -> Group:
-        try:
-            if path.stat().st_size > MAX_FILE_BYTES:
-                raise PersonaError(f"{path.name} is larger than {MAX_FILE_BYTES} bytes")
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-            if not isinstance(data, dict):
-                raise PersonaError("a group file holds a mapping (name, members, ...)")
-            return Group.model_validate(data).model_copy(update={"id": path.stem})
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-            raise PersonaError(f"cannot read {path.name}: {exc}") from exc
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'file'}: {e['msg']}" for e in exc.errors()
-            )
-            raise PersonaError(problems) from exc
+        return parse_group(read_yaml(path)).model_copy(update={"id": path.stem})
+
+
+def parse_group(data: object) -> Group:
+    """Validate a mapping into a Group, or raise PersonaError with a readable message."""
+    if not isinstance(data, dict):
+        raise PersonaError("a group is a mapping of fields (name, members, ...)")
+    try:
+        return Group.model_validate(data)
+    except ValidationError as exc:
+        raise PersonaError(describe_validation_error(exc)) from exc

@@ -126,22 +126,31 @@ class PersonaLibrary:
         if not overwrite and (path.exists() or slugify(persona.name) in taken):
             raise PersonaError(f"a persona named {persona.name!r} already exists ({path.name})")
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".yaml.tmp")
-            tmp.write_text(persona.to_yaml(), encoding="utf-8")
-            tmp.replace(path)
+            write_atomically(path, persona.to_yaml())
         except OSError as exc:
             raise PersonaError(f"cannot save {path}: {exc.strerror or exc}") from exc
         return path
 
     @staticmethod
     def _read(path: Path) -> Persona:
-        try:
-            if path.stat().st_size > MAX_FILE_BYTES:
-                raise PersonaError(f"file is larger than {MAX_FILE_BYTES // 1024} KiB")
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as exc:
-            raise PersonaError(f"cannot read file: {exc}") from exc
-        except yaml.YAMLError as exc:
-            raise PersonaError(f"not valid YAML: {str(exc).splitlines()[0]}") from exc
-        return parse_persona(data)
+        return parse_persona(read_yaml(path))
+
+
+def read_yaml(path: Path) -> object:
+    """A library file's YAML, or PersonaError saying why it cannot be read."""
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise PersonaError(f"file is larger than {MAX_FILE_BYTES // 1024} KiB")
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PersonaError(f"cannot read file: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise PersonaError(f"not valid YAML: {str(exc).splitlines()[0]}") from exc
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write text beside path, then move it in: a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
