@@ -80,7 +80,7 @@ def test_switching_model_keeps_the_chat():
     at.chat_input(key="chat_message").set_value("I train every morning at 6.").run()
     at.sidebar.selectbox(key="model").set_value(INSTALLED[1]).run()
     assert not at.exception
-    said = [m.markdown[0].value for m in at.chat_message if m.name == "user"]
+    said = [m.text[0].value for m in at.chat_message if m.name == "user"]
     assert said == ["I train every morning at 6."]
     at.chat_input(key="chat_message").set_value("What time do I train?").run()
     replies = [m for m in at.chat_message if m.name == "assistant"]
