@@ -3,15 +3,18 @@ whether replies answer and use the user's facts, and generic vs personalized pai
 
 from __future__ import annotations
 
+import json
 import statistics
+import time
 from collections.abc import Callable
+from pathlib import Path
 
 from personalab.compose import backend_from_settings, judge_from_settings
 from personalab.embedding.embedder import Embedder
 from personalab.errors import PersonaLabError
 from personalab.evaluation import faithfulness
 from personalab.evaluation.common import log, share
-from personalab.replies.judge import compare_pair
+from personalab.replies.judge import pair_orders, settle
 from personalab.settings import Settings
 
 JUDGE_PACK = "qwen2.5-coder-1.5b"
@@ -34,6 +37,10 @@ def run(
     judge = judge_from_settings(fixed)
     found = faithfulness.run(backend, embedder, fixed, split, judge=judge, progress=progress)
     rows = found.pop("rows")
+    saved = Path("bench-results") / f"judge-rows-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    saved.parent.mkdir(exist_ok=True)
+    saved.write_text(json.dumps(rows, indent=1, default=str))
+    progress(f"replies and verdicts saved before the pairwise step: {saved}")
     figures = {
         "split": split,
         "probes": found["probes"],
@@ -43,6 +50,7 @@ def run(
         "systems": {name: per_reply(rs) for name, rs in rows.items()},
     }
     if {"generic", "guarded"} <= set(rows):
+        figures["pointwise"] = pointwise(rows["generic"], rows["guarded"])
         figures["pairwise"] = pairwise(judge, rows["generic"], rows["guarded"], progress)
     return figures
 
@@ -88,19 +96,49 @@ def per_reply(rows: list[dict]) -> dict:
     }
 
 
+def score(row: dict) -> int | None:
+    """A reply's fit by the judge's own verdict on it alone: no PrefEval error, and one
+    point more when it uses a fact about the user. None when unrated."""
+    if not row["judge"]:
+        return None
+    return (not any(row["judge"].values())) + bool(row["uses_fact"])
+
+
+def pointwise(generic: list[dict], personal: list[dict]) -> dict:
+    """Which reply fits better by each one's verdict, rated alone: no position to be biased by."""
+    pairs = [(score(g), score(p)) for g, p in zip(generic, personal, strict=True)]
+    rated = [(g, p) for g, p in pairs if g is not None and p is not None]
+    n = len(pairs)
+    return {
+        "probes": n,
+        "personalized": share(sum(p > g for g, p in rated), n),
+        "generic": share(sum(g > p for g, p in rated), n),
+        "tie": sum(g == p for g, p in rated),
+        "unrated": n - len(rated),
+    }
+
+
 def pairwise(judge, generic: list[dict], personal: list[dict], progress) -> dict:
     """Per probe: which reply fits the user better, asked twice with the positions swapped;
-    a split decision is a tie."""
+    a split decision is a tie. Counts how often the judge picked a position both times."""
     wins = {"personalized": 0, "generic": 0, "tie": 0, "failed": 0}
+    orders = {"A both times": 0, "B both times": 0, "tie both times": 0, "consistent": 0}
     for n, (g, p) in enumerate(zip(generic, personal, strict=True)):
         try:
-            said = compare_pair(judge, p["facts"], p["question"], g["text"], p["text"])
+            as_first, as_second = pair_orders(
+                judge, p["facts"], p["question"], g["text"], p["text"]
+            )
         except PersonaLabError as exc:  # an answer that does not parse is counted, not hidden
             progress(f"  pairwise {p['probe']}: {exc}")
             wins["failed"] += 1
             continue
+        said = settle(as_first, as_second)
         wins[{"first": "generic", "second": "personalized", "tie": "tie"}[said]] += 1
-        progress(f"  pairwise {n + 1}/{len(personal)}: {said}")
+        same = as_first == as_second
+        key = f"{as_first} both times" if same else "consistent" if said != "tie" else None
+        if key:
+            orders[key] += 1
+        progress(f"  pairwise {n + 1}/{len(personal)}: {said} ({as_first}, then {as_second})")
     total = len(personal)
     return {
         "probes": total,
@@ -108,6 +146,7 @@ def pairwise(judge, generic: list[dict], personal: list[dict], progress) -> dict
         "generic": share(wins["generic"], total),
         "tie": wins["tie"],
         "failed": wins["failed"],
+        "orders": orders,
     }
 
 
@@ -136,5 +175,13 @@ def print_judge(f: dict) -> None:
         print(
             f"  pairwise, positions swapped: personalized preferred {p['personalized']['rate']:.0%}"
             f" {p['personalized']['ci']}, generic {p['generic']['rate']:.0%}, ties {p['tie']}, "
-            f"failed {p['failed']} of {p['probes']}"
+            f"failed {p['failed']} of {p['probes']}; "
+            + ", ".join(f"{k} {v}" for k, v in p["orders"].items())
+        )
+    if "pointwise" in f:
+        p = f["pointwise"]
+        print(
+            f"  pointwise (each reply rated alone): personalized fits better "
+            f"{p['personalized']['rate']:.0%} {p['personalized']['ci']}, generic "
+            f"{p['generic']['rate']:.0%}, ties {p['tie']}, unrated {p['unrated']} of {p['probes']}"
         )

@@ -125,9 +125,8 @@ def parse_pair(raw: str) -> str:
         raise PersonaLabError('the judge\'s answer lacks "better": "A", "B" or "tie"') from exc
 
 
-def compare_pair(judge: Judge, facts: list[str], question: str, first: str, second: str) -> str:
-    """'first', 'second' or 'tie': asked twice with the positions swapped, to cancel the
-    judge's bias for a position; a split decision is a tie."""
+def pair_orders(judge: Judge, facts: list[str], question: str, first: str, second: str):
+    """The judge's raw 'A'/'B'/'tie' with first as A, then with second as A."""
     verdicts = []
     for a, b in ((first, second), (second, first)):
         data = {"user_facts": facts, "question": question, "reply_A": a, "reply_B": b}
@@ -138,7 +137,17 @@ def compare_pair(judge: Judge, facts: list[str], question: str, first: str, seco
         verdicts.append(
             parse_pair(complete_json(judge.backend, prompt, PAIR_SCHEMA, "pairwise", 200))
         )
-    swapped = {"A": "B", "B": "A", "tie": "tie"}[verdicts[1]]
-    if verdicts[0] != swapped:
+    return verdicts[0], verdicts[1]
+
+
+def settle(as_first: str, as_second: str) -> str:
+    """'first', 'second' or 'tie' from the two orders; a split decision is a tie."""
+    if as_first != {"A": "B", "B": "A", "tie": "tie"}[as_second]:
         return "tie"
-    return {"A": "first", "B": "second", "tie": "tie"}[verdicts[0]]
+    return {"A": "first", "B": "second", "tie": "tie"}[as_first]
+
+
+def compare_pair(judge: Judge, facts: list[str], question: str, first: str, second: str) -> str:
+    """'first', 'second' or 'tie': asked twice with the positions swapped, to cancel the
+    judge's bias for a position; a split decision is a tie."""
+    return settle(*pair_orders(judge, facts, question, first, second))

@@ -1,9 +1,12 @@
 """`bench judge`: the judge's agreement with the checks, beside a judge that always says 'fits'."""
 
+import json
+
 import pytest
 
-from personalab.evaluation.bench_judge import agreement, per_reply
-from personalab.replies.judge import CRITERIA
+from personalab.evaluation.bench_judge import agreement, pairwise, per_reply, pointwise
+from personalab.replies.judge import CRITERIA, Judge
+from tests.helpers import ScriptedBackend
 
 
 def row(checks_flag: bool, judge_flag: bool | None, **extra) -> dict:
@@ -33,3 +36,30 @@ def test_answers_and_uses_a_fact_come_from_the_rated_replies_only():
     s = per_reply(rows)
     assert s["answers"]["k"] == 1 and s["answers"]["n"] == 2
     assert s["uses_fact"]["rate"] == 0.5 and s["violations"]["k"] == 1
+
+
+def test_pointwise_prefers_the_reply_with_fewer_errors_and_a_used_fact():
+    """Each reply is scored on its own verdict: a personalized reply that uses a fact beats a
+    generic one that does not; equal scores tie; an unrated pair is counted apart."""
+    generic = [row(False, False, uses_fact=False), row(False, False, uses_fact=True),
+               row(False, True, uses_fact=True), row(False, None)]  # fmt: skip
+    personal = [row(False, False, uses_fact=True), row(False, False, uses_fact=True),
+                row(False, False, uses_fact=False), row(False, False, uses_fact=True)]  # fmt: skip
+    p = pointwise(generic, personal)
+    assert p["personalized"]["k"] == 1 and p["tie"] == 2 and p["unrated"] == 1
+    assert p["generic"]["k"] == 0 and p["probes"] == 4
+
+
+def test_pairwise_counts_a_judge_that_picks_the_same_position_both_times():
+    """A judge that answers 'A' whichever reply sits there is counted as position-bound, and
+    its split verdicts are ties, not wins."""
+    said = [("A", "A"), ("B", "A"), ("A", "B"), ("tie", "tie")]
+    backend = ScriptedBackend(
+        *[[json.dumps({"better": a, "explanation": ""})] for pair in said for a in pair]
+    )
+    rows = [row(False, False) | {"facts": [], "question": "q"} for _ in said]
+    got = pairwise(Judge(backend), rows, rows, lambda line: None)
+    assert got["orders"] == {
+        "A both times": 1, "B both times": 0, "tie both times": 1, "consistent": 2
+    }  # fmt: skip
+    assert got["personalized"]["k"] == 1 and got["generic"]["k"] == 1 and got["tie"] == 2
