@@ -19,6 +19,7 @@ mode = left.segmented_control(
 group = None
 if mode == "Group":
     group, members, alone = group_stage.pick_group(middle, ctx.settings)
+    speaker = group and group_stage.pick_speaker(middle, group, members)
     columns = []
 elif mode == "Persona grid":
     others = [p.id for p in personas if p.id != persona.id][:2]
@@ -68,7 +69,7 @@ if message and mode == "Group":
         engine
         and group
         and group_stage.run_group_round(
-            engine, ctx.user, ctx.session, message, group, members, alone
+            engine, ctx.user, ctx.session, message, group, members, alone, speaker
         )
     )
     if done:

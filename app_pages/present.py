@@ -1,8 +1,9 @@
-"""Presenter mode: large type, no sidebar, a persona's prepared prompts one click away, reset."""
+"""Presenter mode: large type, no sidebar, a persona's or a group's prepared questions one click
+away, reset."""
 
 import streamlit as st
 
-from app_pages.ui import details, replies, resources, session_io, sidebar, stage
+from app_pages.ui import details, group_stage, replies, resources, session_io, sidebar, stage
 from personalab import ColumnKind, PersonaLabError
 from personalab.seeding import reset_demo
 
@@ -21,9 +22,52 @@ personas, _ = resources.personas()
 if not personas:
     st.info("There are no personas yet: create one on the Personas page.")
     st.stop()
+
+
+def prepared_buttons(questions: list[str], key: str) -> str | None:
+    """The prepared questions, one click each; the one clicked, if any."""
+    picked = None
+    if questions:
+        st.write("Prepared questions:")
+        with st.container(horizontal=True):
+            for n, question in enumerate(questions):
+                if st.button(question, key=f"prepared_{key}_{n}"):
+                    picked = question
+    return picked
+
+
+mode_box, left, right = st.columns([1, 3, 1])
+mode = mode_box.segmented_control("Present", ["Persona", "Group"], default="Persona",
+                                  key="present_mode")  # fmt: skip
+if mode == "Group":
+    group, members, alone = group_stage.pick_group(left, ctx.settings)
+    if group is None:
+        st.stop()
+    st.title(stage.plain(group.name))
+    st.caption(" · ".join([stage.plain(m.name) for m in members] + [stage.plain(group.context)]))
+    rounds = state.setdefault("present_rounds", {}).setdefault(f"{ctx.user}\0{group.scope}", [])
+    picked = prepared_buttons(group.questions, group.id)
+    for past in rounds:
+        group_stage.show_group_round(past)
+    typed = st.chat_input("Or ask your own question", key="present_message")
+    message = picked or replies.next_message("present", typed)
+    if message:
+        with st.chat_message("user"):
+            details.said(message)
+        engine = replies.attempt(lambda: resources.engine(ctx.settings))
+        done = engine and group_stage.run_group_round(
+            engine, ctx.user, ctx.session, message, group, members, alone
+        )
+        if done:
+            rounds.append(done)
+        else:
+            replies.keep_failed("present", message)
+    replies.show_failed("present")
+    session_io.controls(rounds, ctx.user)
+    st.stop()
+
 names = {p.id: p.name for p in personas}
 current = ctx.persona.id if ctx.persona else personas[0].id
-left, right = st.columns([3, 1])
 chosen = left.selectbox(
     "Persona", list(names), index=list(names).index(current), format_func=names.get,
     key="present_persona",
@@ -43,14 +87,7 @@ if right.button("Reset demo", icon=":material/restart_alt:", help="Back to the s
     except PersonaLabError as exc:
         st.error(stage.plain(str(exc)), icon=":material/error:")
 
-prepared = [p.question for p in persona.probes]
-picked = None
-if prepared:
-    st.write("Prepared questions:")
-    with st.container(horizontal=True):
-        for n, question in enumerate(prepared):
-            if st.button(question, key=f"prepared_{persona.id}_{n}"):
-                picked = question
+picked = prepared_buttons([p.question for p in persona.probes], persona.id)
 
 for n, past in enumerate(rounds):
     with st.chat_message("user"):

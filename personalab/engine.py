@@ -139,7 +139,7 @@ class Engine:
         keeper = next((k for k in REMEMBER_ORDER if k in kinds), None) if remember else None
         # The user's turn is stored as it arrives (marked unanswered until its reply is), so a
         # reply that fails or a process killed mid-reply never loses what the user said.
-        said = self._arrived(user, persona.id, message, session) if keeper else None
+        said = self.arrived(user, persona.id, message, session) if keeper else None
         checks = self.checks_for(persona, recalled)
         replies = []
         for kind in kinds:
@@ -221,9 +221,12 @@ class Engine:
         saved = Saved(learned, pending=_BACKGROUND.submit(job))
         return saved if background else saved.wait()
 
-    def _arrived(self, user: str, persona_id: str, message: str, session: str) -> Memory | None:
+    def arrived(
+        self, user: str, persona_id: str, message: str, session: str, metadata: dict | None = None
+    ) -> Memory | None:
         """Store the user's turn now, marked unanswered (the same turn again when a message
-        that got no reply is sent again); None when it could not be stored."""
+        that got no reply is sent again); None when it could not be stored. persona_id is any
+        scope: a persona's, or a group's."""
         last = self.store.scope(user, persona_id).session_turns(session, last=1)
         waiting = last[0] if last else None
         if (
@@ -234,7 +237,9 @@ class Engine:
         ):
             return waiting
         try:
-            turn = NewMemory(message, "user", session, metadata={"answered": False})
+            turn = NewMemory(
+                message, "user", session, metadata={"answered": False} | (metadata or {})
+            )
             (stored,) = self.store.remember(user, persona_id, [turn])
         except MemoryStoreError:
             return None  # the reply still comes; saving it afterwards says what failed

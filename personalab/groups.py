@@ -95,14 +95,15 @@ class GroupReply:
                 m.persona.id: {
                     "name": m.persona.name,
                     "checks": matrix[m.persona.id].to_json(),
-                    "judge": _verdict_json((self.verdicts or {}).get(m.persona.id)),
+                    "judge": verdict_json((self.verdicts or {}).get(m.persona.id)),
                 }
                 for m in self.members
             },
         }
 
 
-def _verdict_json(verdict: Verdict | str | None) -> dict | None:
+def verdict_json(verdict: Verdict | str | None) -> dict | None:
+    """A member's verdict as JSON: the judge's answer, or why there is none."""
     if verdict is None:
         return None
     return {"error": verdict} if isinstance(verdict, str) else verdict.to_json()
@@ -169,13 +170,18 @@ def group_reply(
     message: str,
     session: str,
     remember: bool = True,
+    speaker: str | None = None,
 ) -> GroupReply:
-    """Plan and start the group's reply; stored once, in the group's own scope."""
+    """Plan and start the group's reply; stored once, in the group's own scope. With a
+    speaker (a member's persona id) in a group whose members learn, that member's own memory
+    learns the facts the message states, and no one else's does."""
     if engine.backend is None:
         raise PersonaLabError("no model is configured for replies")
     check_message(message)
     if len(personas) < 2:
         raise PersonaLabError(f"group {group.name!r} needs at least two members present")
+    if speaker is not None and speaker not in {p.id for p in personas}:
+        raise PersonaLabError(f"{speaker!r} is not a member of the group {group.name!r}")
     local = engine.backend.is_local
     share = engine.budget.fact_tokens // len(personas)  # each member gets the same room
     members = []
@@ -187,7 +193,10 @@ def group_reply(
     found = clashes(message, group.context, members)
     plan = plan_prompt(engine, group, members, message, found, user, session)
     union = list(dict.fromkeys(c for m in members for c in m.checks))
-    save = _saver(engine, user, group, message, session) if remember else None
+    save = None
+    if remember:  # the user's turn is stored now, so a reply cut short does not lose it
+        said = engine.arrived(user, group.scope, message, session, {"speaker": speaker or ""})
+        save = _saver(engine, user, group, said, message, session, speaker)
     reply = Reply(plan, engine.backend, engine.options, save, union, engine.guard, None)
     return GroupReply(group, reply, members, found, engine.judge)
 
@@ -242,11 +251,24 @@ def plan_prompt(
     )
 
 
-def _saver(engine: Engine, user: str, group: Group, message: str, session: str):
+def _saver(engine: Engine, user: str, group: Group, said, message: str, session: str, speaker):
     def save(reply: Reply) -> Saved:
-        items = [NewMemory(message, "user", session)]
+        items = (
+            []
+            if said
+            else [NewMemory(message, "user", session, metadata={"speaker": speaker or ""})]
+        )
         if reply.text:
             items.append(NewMemory(reply.text, "assistant", session, metadata={"group": group.id}))
-        return Saved(engine.store.remember(user, group.scope, items))
+        if said is not None and reply.text:
+            engine.store.annotate(user, group.scope, said.id, answered=True)
+        stored = engine.store.remember(user, group.scope, items)
+        turns = ([said] if said else []) + stored
+        if not (speaker and group.members_learn):
+            return Saved(turns)
+        learn = engine.extractor.learn if engine.extractor else engine.factbook.learn
+        with engine.store.batch(user, speaker, hold=False):  # only the speaker's own facts
+            changes = [c for t in turns if t.role == "user" for c in learn(user, speaker, t)]
+        return Saved(turns, changes)
 
     return save

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from personalab import Engine, NewMemory, PersonaError
+from personalab import Engine, NewMemory, PersonaError, PersonaLabError
 from personalab.groups import group_reply
 from personalab.personas.groups import GroupLibrary
 from tests.conftest import run_cli
@@ -117,10 +117,14 @@ def test_groups_are_created_shown_and_deleted_from_the_command_line(isolated_env
     """`group create` writes a file beside the personas, `show` reads it, `delete` removes it;
     an unknown member is refused and nothing is written."""
     members = "lena-vegan-marathoner,olena-kovalenko-poznan"
-    made = run_cli("group", "create", "Run club", "--members", members, "--strategy", "average")
+    asked = ["--question", "Where do we run on Sunday?", "--question", "What after?"]
+    made = run_cli(
+        "group", "create", "Run club", "--members", members, "--strategy", "average", *asked
+    )
     assert made.returncode == 0 and made.stdout.strip() == "run-club"
     shown = json.loads(run_cli("group", "show", "run-club", "--json").stdout)
     assert shown["members"] == members.split(",") and shown["strategy"] == "average"
+    assert shown["questions"] == ["Where do we run on Sunday?", "What after?"]
     bad = run_cli("group", "create", "Ghosts", "--members", "lena-vegan-marathoner,nobody")
     assert bad.returncode == 1 and "nobody" in bad.stderr
     assert not (isolated_env / "personas" / "groups" / "ghosts.yaml").exists()
@@ -167,3 +171,82 @@ def test_the_judge_rates_the_group_answer_for_each_member_with_that_members_rule
     told = [_json.loads(call[0][1].content)["user_facts"] for call in judge.calls]
     assert any("vegan" in f for f in told[0]) and not any("nut" in f for f in told[0])
     assert reply.to_json()["members"][personas[0].id]["judge"]["passed"] is True
+
+
+@pytest.mark.parametrize("learns", [True, False])
+def test_a_member_learns_only_the_facts_they_state_and_only_if_the_group_lets_them(
+    groups, store, settings, learns
+):
+    """Lena speaks in a group whose members learn: her own memory gets the fact she stated,
+    the others' memories get nothing, and the exchange is stored in the group's scope. In a
+    group that does not let members learn, no member's memory changes."""
+    group = groups.get("friday-dinner").model_copy(update={"members_learn": learns})
+    personas, _ = groups.members(group)
+    before = {p.id: store.count("ana", p.id) for p in personas}
+    rules = settings.replace(guard="off", fact_extraction="rules")
+    engine = Engine(store, ScriptedBackend(["Lentil soup."]), rules)
+    said = "I am allergic to sesame."
+    reply = group_reply(engine, "ana", group, personas, said, "s", speaker="lena-vegan-marathoner")
+    reply.reply.read()
+    turns = store.list("ana", group.scope, kind="turn")
+    assert [t.text for t in turns if t.role == "user"] == [said]
+    lena = [f.text for f in store.list("ana", "lena-vegan-marathoner", kind="fact")]
+    assert any("sesame" in f for f in lena) is learns
+    for p in personas:
+        if p.id != "lena-vegan-marathoner":
+            assert store.count("ana", p.id) == before[p.id]
+    assert store.list("ana", "lena-vegan-marathoner", kind="turn") == []  # only the fact
+
+
+def test_a_speaker_who_is_not_a_member_is_refused(groups, store, settings):
+    """Speaking as someone outside the group is refused with the reason; nothing is stored."""
+    group = groups.get("friday-dinner")
+    personas, _ = groups.members(group)
+    engine = Engine(store, ScriptedBackend(["Hi."]), settings)
+    with pytest.raises(PersonaLabError, match="not a member"):
+        group_reply(engine, "ana", group, personas, "Hi", "s", speaker="noa-cohen-haifa")
+    assert store.count("ana", group.scope) == 0
+
+
+def test_the_groups_turn_is_stored_when_it_arrives_and_answered_after(groups, store, settings):
+    """While the group's answer streams, the user's turn is already in the group's memory,
+    unanswered; once the answer has ended it is answered, with the answer beside it."""
+    group = groups.get("friday-dinner")
+    personas, _ = groups.members(group)
+    engine = Engine(store, ScriptedBackend(["Lentil ", "soup."]), settings.replace(guard="off"))
+    reply = group_reply(engine, "ana", group, personas, "Dinner ideas?", "s")
+    (said,) = store.list("ana", group.scope, kind="turn")
+    assert said.text == "Dinner ideas?" and said.metadata["answered"] is False
+    reply.reply.read()
+    turns = store.list("ana", group.scope, kind="turn")
+    assert [(t.role, t.metadata.get("answered")) for t in turns] == [
+        ("user", True), ("assistant", None)
+    ]  # fmt: skip
+
+
+def test_chat_group_compares_and_lets_the_speaker_teach_their_own_memory(isolated_env):
+    """`chat --group --compare --persona --as --json`: the group answer, the generic one and
+    the member's own, each checked for every member; the speaker's memory learns their fact
+    (the group lets members learn) and another member's memory stays empty."""
+    members = "lena-vegan-marathoner,olena-kovalenko-poznan"
+    assert (
+        run_cli("group", "create", "Run club", "--members", members, "--members-learn").returncode
+        == 0
+    )
+    said = "I am allergic to sesame. What should we eat after the run?"
+    lena_id = "lena-vegan-marathoner"
+    asked = ["--compare", "--persona", lena_id, "--as", lena_id, "--json", said]
+    ran = run_cli("chat", "--group", "run-club", *asked)
+    assert ran.returncode == 0, ran.stderr
+    shown = json.loads(ran.stdout)
+    assert set(shown["members"]) == set(members.split(","))
+    assert set(shown["compare"]) == {"generic", "lena-vegan-marathoner alone"}
+    for column in shown["compare"].values():
+        assert set(column["matrix"]) == set(members.split(","))
+        assert column["kept_for"].startswith("kept every constraint of")
+    lena = run_cli("memory", "list", "--persona", "lena-vegan-marathoner", "--json")
+    assert "sesame" in lena.stdout
+    olena = run_cli("memory", "list", "--persona", "olena-kovalenko-poznan", "--json")
+    assert "sesame" not in olena.stdout
+    bad = run_cli("chat", "--group", "run-club", "--as", "noa-cohen-haifa", "Hi")
+    assert bad.returncode == 1 and "not a member" in bad.stderr

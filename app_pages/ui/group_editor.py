@@ -24,7 +24,8 @@ def groups_tab(settings, personas: list[Persona]) -> None:
         st.success(plain(saved), icon=":material/check:")
     for group in groups:
         with st.container(border=True):
-            st.markdown(f"**{plain(group.name)}** · {LABELS[group.strategy.value]}")
+            learns = " · members learn" if group.members_learn else ""
+            st.markdown(f"**{plain(group.name)}** · {LABELS[group.strategy.value]}{learns}")
             listed = [plain(names[m]) if m in names else f"~~{plain(m)}~~ (missing)"
                       for m in group.members]  # fmt: skip
             st.caption(" · ".join(listed))
@@ -61,9 +62,19 @@ def form(library: GroupLibrary, names: dict[str, str], group: Group | None) -> N
             format_func=LABELS.get, key=f"{key}_strategy",
             index=[s.value for s in Strategy].index(group.strategy.value) if group else 1,
         )  # fmt: skip
+        questions = st.text_area(
+            "Prepared questions for Present (one per line, at most 6)",
+            value="\n".join(group.questions) if group else "", key=f"{key}_questions",
+        )  # fmt: skip
+        learn = st.checkbox(
+            "Members learn: a member's own memory keeps the facts they state in the group chat",
+            value=group.members_learn if group else False, key=f"{key}_learn",
+        )  # fmt: skip
         if not st.form_submit_button("Save group", type="primary", icon=":material/save:"):
             return
-    fields = {"name": name, "members": members, "context": context, "strategy": strategy}
+    fields = {"name": name, "members": members, "context": context, "strategy": strategy,
+              "questions": [q.strip() for q in questions.splitlines() if q.strip()],
+              "members_learn": learn}  # fmt: skip
     try:
         saved = library.save(
             parse_group(fields).model_copy(update={"id": group.id if group else ""})

@@ -9,7 +9,7 @@ from app_pages.ui import resources
 from app_pages.ui.details import plain, said, short, snippet
 from app_pages.ui.stage import stream_replies
 from personalab import ColumnKind, PersonaLabError
-from personalab.groups import group_reply
+from personalab.groups import group_reply, verdict_json
 from personalab.personas.groups import Group, GroupLibrary
 from personalab.personas.model import Persona
 from personalab.text.safe import safe_markdown
@@ -38,13 +38,24 @@ def pick_group(where, settings) -> tuple[Group | None, list[Persona], Persona | 
     return group, members, next(p for p in members if p.id == alone)
 
 
+def pick_speaker(where, group: Group, members: list[Persona]) -> str | None:
+    """Who in the group is typing: their own memory learns the facts they state, when the
+    group lets members learn; None for the group as a whole."""
+    names = {"": "The group as a whole"} | {p.id: p.name for p in members}
+    help_ = ("Their own memory learns the facts they state here." if group.members_learn
+             else "This group keeps what is said to itself (members do not learn).")  # fmt: skip
+    chosen = where.selectbox("Speaking as", list(names), format_func=names.get, help=help_,
+                             key="group_speaker")  # fmt: skip
+    return chosen or None
+
+
 def run_group_round(
     engine, user: str, session: str, message: str, group: Group, members: list[Persona],
-    alone: Persona,
+    alone: Persona, speaker: str | None = None,
 ) -> dict | None:  # fmt: skip
     """Stream the three columns; the round (with each column's matrix), or None (shown)."""
     try:
-        answer = group_reply(engine, user, group, members, message, session)
+        answer = group_reply(engine, user, group, members, message, session, speaker=speaker)
         generic, solo = engine.compare(
             user, alone, message, session, [ColumnKind.GENERIC, ColumnKind.PERSONALIZED], False
         )
@@ -65,9 +76,37 @@ def run_group_round(
         data["kept_for"] = answer.kept_for(data["text"])
     if not finished:
         return None
+    rate_members(answer, next((d for d in finished if d["title"] == titles[2]), None))
     round_ = {"message": message, "columns": finished, "group": group.id, "clashes": answer.clashes}
     show_matrices(round_)
     return round_
+
+
+def rate_members(answer, column: dict | None) -> None:
+    """With a judge set up: its verdict on the group answer for each member, told only that
+    member's rules and facts, kept with the group's column."""
+    if answer.judge is None or column is None:
+        return
+    with st.spinner(
+        f"The judge ({answer.judge.backend.name}) is rating the answer for each member…"
+    ):
+        column["verdicts"] = {pid: verdict_json(v) for pid, v in answer.rate_members().items()}
+
+
+def show_verdict(name: str, verdict: dict) -> None:
+    """One member's judge badge, or why the judge could not rate the answer for them."""
+    if "error" in verdict:
+        st.caption(f":material/warning: The judge could not rate this for {plain(name)}: "
+                   f"{plain(verdict['error'])}")  # fmt: skip
+        return
+    errors = [e.replace("_", " ") for e, on in verdict["errors"].items() if on]
+    with st.container(horizontal=True, gap="small"):
+        st.badge("judge: fits" if not errors else "judge: " + ", ".join(errors),
+                 icon=":material/gavel:", color="green" if not errors else "orange",
+                 help=verdict["explanation"])  # fmt: skip
+        if verdict["uses_fact"] is not None:
+            used = "uses a fact about them" if verdict["uses_fact"] else "uses no fact about them"
+            st.badge(f"judge: {used}", icon=":material/gavel:", color="gray")
 
 
 def show_group_round(round_: dict) -> None:
@@ -91,7 +130,8 @@ def show_matrices(round_: dict) -> None:
         with box:
             st.caption(plain(data["kept_for"].capitalize()))
             for pid, report in data["matrix"].items():
-                st.markdown(f"**{plain(data['member_names'].get(pid, pid))}**")
+                member = data["member_names"].get(pid, pid)
+                st.markdown(f"**{plain(member)}**")
                 with st.container(horizontal=True, gap="small"):
                     for check in report["checks"]:
                         name = plain(short(check["check"]["constraint"], 36))
@@ -104,3 +144,5 @@ def show_matrices(round_: dict) -> None:
                             snippet(data["text"], s["start"], s["end"]) for s in check["spans"][:2]
                         )
                         st.caption(f":material/error: {plain(marks)}")
+                if pid in data.get("verdicts", {}):
+                    show_verdict(member, data["verdicts"][pid])

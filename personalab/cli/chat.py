@@ -24,6 +24,10 @@ def add_command(sub: argparse._SubParsersAction) -> None:
     chat.add_argument("--kinds", help=f"columns to compare, comma separated: {','.join(KINDS)}")
     chat.add_argument("--personas", help="a grid: the personalized answer of 2-4 personas")
     chat.add_argument("--group", help="one answer for this group, checked for each member")
+    chat.add_argument(
+        "--as", dest="speaker", help="with --group: the member speaking (their memory learns "
+        "the facts they state, if the group lets members learn)",
+    )  # fmt: skip
     chat.add_argument("--json", action="store_true", help="print JSON: one object per column")
     chat.add_argument("--session", help="continue this session (default: a new one)")
     chat.add_argument("--no-remember", action="store_true", help="do not write this exchange")

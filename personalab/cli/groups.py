@@ -7,6 +7,7 @@ import json
 import sys
 import uuid
 
+from personalab.errors import PersonaLabError
 from personalab.settings import Settings
 
 
@@ -27,6 +28,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     create.add_argument("--members", required=True, help="persona ids, comma separated")
     create.add_argument("--context", default="", help='shared context ("three days in Lisbon")')
     create.add_argument("--strategy", choices=[s.value for s in Strategy], default="least_misery")
+    create.add_argument(
+        "--members-learn", action="store_true",
+        help="a member's own memory learns the facts they state in the group chat (chat --as)",
+    )  # fmt: skip
+    create.add_argument(
+        "--question", action="append", default=[], help="a prepared question (repeatable)"
+    )
     create.set_defaults(run=_create)
     delete = gsub.add_parser("delete", help="delete a group file (its members stay)")
     delete.add_argument("group")
@@ -74,7 +82,8 @@ def _create(args: argparse.Namespace, settings: Settings) -> int:
 
     members = [m.strip() for m in args.members.split(",") if m.strip()]
     fields = {"name": args.name, "members": members, "context": args.context}
-    group = parse_group(fields | {"strategy": args.strategy})
+    fields |= {"strategy": args.strategy, "questions": args.question}
+    group = parse_group(fields | {"members_learn": args.members_learn})
     print(_library(settings).save(group).id)
     return 0
 
@@ -85,10 +94,11 @@ def _delete(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def chat(args: argparse.Namespace, settings: Settings) -> int:
-    """`chat --group NAME MESSAGE`: one answer for the group, checked for each member."""
+    """`chat --group NAME MESSAGE`: one answer for the group, checked for each member; with
+    --compare, the generic answer (and --persona's alone) first, checked the same way."""
     from personalab import compose
     from personalab.groups import group_reply
-    from personalab.prompts import check_message
+    from personalab.prompts import ColumnKind, check_message
 
     check_message(args.message)
     library = _library(settings)
@@ -96,31 +106,55 @@ def chat(args: argparse.Namespace, settings: Settings) -> int:
     personas, missing = library.members(group)
     for gone in missing:
         print(f"note: member {gone} is no longer in the library", file=sys.stderr)
+    alone = [p for p in personas if args.persona in (p.id, p.name)]
+    if args.persona and not alone:
+        raise PersonaLabError(f"{args.persona!r} is not a member of the group {group.name!r}")
     backend = compose.backend_from_settings(settings)
     store = compose.store_from_settings(settings, compose.embedder_from_settings(settings))
     engine = compose.engine_from_settings(settings, store, backend)
     session = args.session or f"cli-{uuid.uuid4().hex[:12]}"
     answer = group_reply(
-        engine, args.user, group, personas, args.message, session, not args.no_remember
-    )
+        engine, args.user, group, personas, args.message, session, not args.no_remember,
+        args.speaker,
+    )  # fmt: skip
     for clash in answer.clashes:
         print(f"clash: {clash}", file=sys.stderr)
+    others = []
+    if args.compare:
+        kinds = [ColumnKind.GENERIC] + ([ColumnKind.PERSONALIZED] if alone else [])
+        found = engine.compare(args.user, (alone or personas)[0], args.message, session, kinds,
+                               False)  # fmt: skip
+        others = list(zip(["generic"] + [f"{p.id} alone" for p in alone], found, strict=True))
     if args.json:
         answer.reply.read()
         answer.rate_members()
-        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
-    else:
-        for chunk in answer.reply:
-            print(chunk, end="", flush=True)
+        shown = answer.to_json()
+        for label, reply in others:
+            text = reply.read()
+            matrix = {pid: r.to_json() for pid, r in answer.matrix(text).items()}
+            shown.setdefault("compare", {})[label] = {
+                "text": text, "matrix": matrix, "kept_for": answer.kept_for(text)
+            }  # fmt: skip
+        print(json.dumps(shown, ensure_ascii=False, indent=2))
+        return 0 if answer.reply.stats is not None else 1
+    for label, reply in [*others, ("group", answer.reply)]:
+        if others:
+            print(f"== {label} ==")
+        text = "".join(_echo(chunk) for chunk in reply)
         print()
-        for member_id, report in answer.matrix().items():
+        for member_id, report in answer.matrix(text).items():
             for r in report.failures:
                 print(f"  {member_id}: check failed: {r.check.constraint}", file=sys.stderr)
-        print(f"  {answer.kept_for()}", file=sys.stderr)
-        for member_id, verdict in answer.rate_members().items():
-            if isinstance(verdict, str):
-                said = f"could not rate ({verdict})"
-            else:
-                said = ", ".join(e for e, on in verdict.errors.items() if on) or "fits"
-            print(f"  judge, {member_id}: {said}", file=sys.stderr)
+        print(f"  {answer.kept_for(text)}", file=sys.stderr)
+    for member_id, verdict in answer.rate_members().items():
+        if isinstance(verdict, str):
+            said = f"could not rate ({verdict})"
+        else:
+            said = ", ".join(e for e, on in verdict.errors.items() if on) or "fits"
+        print(f"  judge, {member_id}: {said}", file=sys.stderr)
     return 0 if answer.reply.stats is not None else 1
+
+
+def _echo(chunk: str) -> str:
+    print(chunk, end="", flush=True)
+    return chunk

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -14,6 +15,7 @@ from personalab.personas.model import MAX_TEXT_CHARS, Persona, describe_validati
 from personalab.text.slug import slugify
 
 GROUPS_FOLDER = "groups"  # under the personas folder
+Question = Annotated[str, Field(min_length=1, max_length=300)]
 
 
 class Strategy(StrEnum):
@@ -43,6 +45,8 @@ class Group(BaseModel):
     members: list[str] = Field(min_length=2, max_length=6)
     context: str = Field(default="", max_length=MAX_TEXT_CHARS)
     strategy: Strategy = Strategy.LEAST_MISERY
+    questions: list[Question] = Field(default_factory=list, max_length=6)  # for the stage
+    members_learn: bool = False  # a member's own memory learns the facts they state here
     id: str = Field(default="", exclude=True)
 
     @field_validator("members")

@@ -120,7 +120,8 @@ def personas_page() -> AppTest:
 
 def test_groups_are_created_refused_edited_and_deleted_on_the_personas_page(isolated_env):
     """Personas, Groups: a group of one is refused with the reason and nothing is written; a
-    group of two is saved as a file; editing keeps its file; deleting removes it."""
+    group of two is saved as a file; editing (context, prepared questions) keeps its file;
+    deleting removes it."""
     folder = isolated_env / "personas" / "groups"
     at = personas_page()
     at.text_input(key="group_form_new_name").set_value("Book club")
@@ -138,8 +139,10 @@ def test_groups_are_created_refused_edited_and_deleted_on_the_personas_page(isol
     assert any("Saved the group Book club" in m.value for m in at.success)
     at.button(key="edit_group_book-club").click().run()
     at.text_area(key="group_form_book-club_context").set_value("We meet monthly.")
+    at.text_area(key="group_form_book-club_questions").set_value("Which book next?\n\n")
     next(b for b in at.button if b.label == "Save group").click().run()
-    assert "We meet monthly." in (folder / "book-club.yaml").read_text()
+    saved = (folder / "book-club.yaml").read_text()
+    assert "We meet monthly." in saved and "- Which book next?" in saved
     at.button(key="delete_group_book-club").click().run()
     assert not (folder / "book-club.yaml").exists() and not at.exception
 

@@ -73,6 +73,44 @@ def test_group_mode_shows_generic_one_member_and_the_group_each_with_a_matrix():
     assert not at.exception and len([c for c in at.caption if "constraint of" in c.value]) == 6
 
 
+def test_group_mode_shows_the_judges_verdict_for_each_member(monkeypatch, llama_server):
+    """With a judge set up (here llama.cpp's server), the group answer gets one judge line per
+    member, named: a verdict badge, or why the judge could not rate it for them."""
+    monkeypatch.setenv("PERSONALAB_JUDGE_MODEL", "smollm2")
+    monkeypatch.setenv("PERSONALAB_JUDGE_BASE_URL", llama_server)
+    at = start("compare")
+    at.segmented_control(key="compare_mode").set_value("Group").run()
+    at.selectbox(key="compare_group").set_value("language-cafe").run()
+    at.chat_input(key="compare_message").set_value("What should we cook?").run()
+    assert not at.exception, at.exception
+    badges = [m.value for m in at.markdown if "about them" in m.value]
+    failed = [c.value for c in at.caption if "could not rate this for" in c.value]
+    assert len(badges) + len(failed) == 2  # one line for each of the two members
+    assert all("Guadalupe" in f or "Yasmin" in f for f in failed)
+
+
+def test_present_shows_a_group_with_its_prepared_questions():
+    """Present, Group: the group's prepared question is one click; generic, a member alone and
+    the group answer, with each member's checks and the 'kept for' line; stored in the
+    group's own scope."""
+    at = start("present")
+    at.segmented_control(key="present_mode").set_value("Group").run()
+    at.selectbox(key="compare_group").set_value("friday-dinner").run()
+    assert not at.exception and any("Friday dinner" in t.value for t in at.title)
+    question = "What dessert can we all eat?"
+    next(b for b in at.button if b.label == question).click().run()
+    assert not at.exception, at.exception
+    assert any(question in t.value for t in at.text)
+    titles = column_titles(at)
+    assert "**The group: Friday dinner**" in titles and "**Generic**" in titles
+    kept = [c.value for c in at.caption if "constraint of" in c.value]
+    assert len(kept) == 3 and all(re.search(r"of \d of 3 members", k) for k in kept)
+    from app_pages.ui import resources
+
+    store = resources.store(resources.base_settings())
+    assert store.count("tester", "group-friday-dinner") == 2  # the user's turn and the answer
+
+
 def test_a_blind_vote_hides_labels_keeps_tallies_and_reveals():
     """Answers stay unlabelled until the vote; then labels show and the tally counts it."""
     at = start("compare")
