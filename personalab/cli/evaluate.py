@@ -19,6 +19,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--limit", type=int, default=None, help="items per set (default: task's)")
     ev.add_argument("--data", type=Path, help="LoCoMo's locomo10.json (for locomo)")
     ev.add_argument("--out", type=Path, default=Path("eval-results"), help="where runs are saved")
+    ev.add_argument("--split", choices=("dev", "test", "all"), help="group: the probes' split")
+    ev.add_argument(
+        "--systems", help="group: only these, comma separated (generic,individual,group,guarded)"
+    )
     ev.add_argument("--json", action="store_true", help="print the summary rows as JSON")
     ev.set_defaults(run=_eval)
 
@@ -45,6 +49,10 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     options = {} if args.limit is None else {"limit": args.limit or None}
     if args.task == "locomo":
         options["data"] = args.data or LOCOMO
+    if args.task == "group":
+        options |= {"split": args.split or "test"}
+        if args.systems:
+            options["systems"] = tuple(s.strip() for s in args.systems.split(","))
     last = [0.0]
 
     def show(done: int, total: int) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from personalab.engine import Engine
+from personalab.errors import PersonaLabError
 from personalab.evaluation.common import share
 from personalab.evaluation.harness import Job, Workspace, each
 from personalab.groups import group_reply, member_checks
@@ -29,13 +30,25 @@ def load(split: str = "test") -> list[dict]:
     return [p for p in probes if split == "all" or p["split"] == split]
 
 
+SYSTEMS = ("generic", "individual", "group", "guarded")
+
+
 def group_task(
-    work: Workspace, job: Job, limit: int | None = None, split: str = "test"
+    work: Workspace,
+    job: Job,
+    limit: int | None = None,
+    split: str = "test",
+    systems: tuple[str, ...] = SYSTEMS,
 ) -> list[dict]:
     """A row per reply (which system, which probe, which members it kept), then a summary row
-    per system and one for clash detection."""
+    per system and one for clash detection. `systems` picks among SYSTEMS (for tuning a
+    group prompt on dev, without the baselines)."""
     if work.backend is None:
         raise ValueError("group replies need a chat model")
+    if unknown := set(systems) - set(SYSTEMS):
+        raise PersonaLabError(
+            f"unknown systems {', '.join(sorted(unknown))}: choose from {', '.join(SYSTEMS)}"
+        )
     personas = {p.id: p for p in PersonaLibrary(work.settings.personas_dir).load()[0]}
     probes = load(split)[: limit or None]
     folder = Path(tempfile.mkdtemp(prefix="personalab-groups-"))
@@ -46,13 +59,16 @@ def group_task(
         plain = Engine(store, work.backend, settings.replace(guard="off"))
         guarded = Engine(store, work.backend, settings.replace(guard="on"))
         for probe in each(probes, job):
-            rows += _probe(probe, [personas[m] for m in probe["members"]], plain, guarded)
+            members = [personas[m] for m in probe["members"]]
+            rows += _probe(probe, members, plain, guarded, systems)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return summarize(rows) + rows
 
 
-def _probe(probe: dict, members: list, plain: Engine, guarded: Engine) -> list[dict]:
+def _probe(
+    probe: dict, members: list, plain: Engine, guarded: Engine, systems: tuple[str, ...]
+) -> list[dict]:
     checks = {p.id: member_checks(p, [], True) for p in members}
     group = Group(name=probe["id"], members=probe["members"], id=probe["id"])
     question, rows = probe["question"], []
@@ -66,17 +82,20 @@ def _probe(probe: dict, members: list, plain: Engine, guarded: Engine) -> list[d
         }  # fmt: skip
         return out | ({"clashes_found": clashes} if clashes is not None else {})
 
-    (generic,) = plain.compare(
-        "eval", members[0], question, probe["id"], [ColumnKind.GENERIC], False
-    )
-    generic.read()
-    rows.append(row("generic", generic))
-    for persona in members:
+    if "generic" in systems:
+        (generic,) = plain.compare(
+            "eval", members[0], question, probe["id"], [ColumnKind.GENERIC], False
+        )
+        generic.read()
+        rows.append(row("generic", generic))
+    for persona in members if "individual" in systems else []:
         (alone,) = plain.compare("eval", persona, question, probe["id"],
                                  [ColumnKind.PERSONALIZED], False)  # fmt: skip
         alone.read()
         rows.append(row("individual", alone, alone=persona.id))
-    for system, engine in (("group", plain), ("group + guard", guarded)):
+    for name, system, engine in (("group", "group", plain), ("guarded", "group + guard", guarded)):
+        if name not in systems:
+            continue
         answer = group_reply(engine, "eval", group, members, question, probe["id"], False)
         answer.reply.read()
         rows.append(row(system, answer.reply, clashes=answer.clashes))

@@ -6,7 +6,7 @@ import functools
 import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -203,8 +203,18 @@ class EmbeddedBackend:
             return None
         from llama_cpp import LogitsProcessorList
 
-        ban = sequence_ban(self.tokenize, avoid)
+        ban = sequence_ban(self.tokenize, avoid, self.token_text)
         return LogitsProcessorList([ban])
+
+    @functools.cached_property
+    def token_text(self) -> Callable[[int], str]:
+        """One token's text, cached (steering asks for the same few tokens at every step)."""
+
+        @functools.lru_cache(maxsize=65536)
+        def text(token: int) -> str:
+            return self._llama.detokenize([token]).decode("utf-8", errors="ignore")
+
+        return text
 
     def tokenize(self, text: str) -> list[int]:
         """The model's token ids for a text (no BOS, special tokens as text)."""

@@ -47,3 +47,19 @@ def test_eval_group_runs_every_system_on_a_probe_and_saves_the_run(isolated_env)
     systems = [r["system"] for r in json.loads(done.stdout)]
     assert systems == ["generic", "individual", "group", "group + guard", "clash detection"]
     assert list((isolated_env / "ev").glob("*-group.json"))
+
+
+def test_eval_group_runs_only_the_systems_asked_on_the_split_asked(isolated_env):
+    """`--split dev --systems guarded`: only the guarded group replies, on a dev probe; an
+    unknown system is refused with the ones to choose from."""
+    out = str(isolated_env / "ev")
+    done = run_cli("eval", "group", "--split", "dev", "--systems", "guarded", "--limit", "1",
+                   "--json", "--out", out)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    systems = [r["system"] for r in json.loads(done.stdout)]
+    assert systems[0] == "group + guard" and not {"generic", "individual", "group"} & set(systems)
+    (saved,) = (isolated_env / "ev").glob("*-group.json")
+    rows = [r for r in json.loads(saved.read_text())["rows"] if not r.get("summary")]
+    assert {r["probe"] for r in rows} == {"gd01"}
+    bad = run_cli("eval", "group", "--systems", "solo", "--limit", "1", "--out", out)
+    assert bad.returncode == 1 and "choose from generic, individual, group, guarded" in bad.stderr

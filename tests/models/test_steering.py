@@ -4,7 +4,8 @@ import numpy as np
 
 from personalab.models.steering import MAX_FORMS, SequenceBan, spellings
 
-VOCAB = ["<s>", " chick", "en", "pea", " beef", " rice", "Chick", " Beef", " tofu"]
+VOCAB = ["<s>", " chick", "en", "pea", " beef", " rice", "Chick", " Beef", " tofu",
+         "thon", "Thon", " thon", " Thon", "Py", "\n", "(", "<unk>"]  # fmt: skip
 
 
 def tokenize(text: str) -> list[int]:
@@ -13,7 +14,7 @@ def tokenize(text: str) -> list[int]:
     while rest:
         best = max((t for t in VOCAB if rest.startswith(t)), key=len, default=None)
         if best is None:
-            return ids + [-1]  # an unknown piece: not in this vocabulary
+            return ids + [-1]  # an unknown piece: not in this vocabulary (<unk>, the last)
         ids.append(VOCAB.index(best))
         rest = rest[len(best) :]
     return ids
@@ -53,3 +54,15 @@ def test_at_most_max_forms_words_are_banned():
     seen: list[str] = []
     SequenceBan(lambda t: seen.append(t.strip()) or [1], words)
     assert len({s.lower() for s in seen}) == MAX_FORMS
+
+
+def test_a_word_without_its_space_is_ruled_out_only_where_a_word_starts():
+    """ "thon" (tuna) is banned after a newline or a bracket, where a word starts, but not after
+    "Py": it is also a piece of "Python". Its spaced form is banned everywhere."""
+    ban = SequenceBan(tokenize, ["thon"], token_text=lambda t: VOCAB[t])
+    assert {"thon", "Thon", " thon"} <= banned_after(ban, "\n")
+    assert "thon" in banned_after(ban, "(")
+    after_py = banned_after(ban, "Py")
+    assert "thon" not in after_py and "Thon" not in after_py and " thon" in after_py
+    everywhere = SequenceBan(tokenize, ["thon"])  # without token texts: as before
+    assert "thon" in banned_after(everywhere, "Py")
