@@ -30,7 +30,7 @@ def load(split: str = "test") -> list[dict]:
     return [p for p in probes if split == "all" or p["split"] == split]
 
 
-SYSTEMS = ("generic", "individual", "group", "guarded")
+CHOICES = ("generic", "individual", "group", "guarded")  # --systems: the last is "group + guard"
 
 
 def group_task(
@@ -38,16 +38,16 @@ def group_task(
     job: Job,
     limit: int | None = None,
     split: str = "test",
-    systems: tuple[str, ...] = SYSTEMS,
+    systems: tuple[str, ...] = CHOICES,
 ) -> list[dict]:
     """A row per reply (which system, which probe, which members it kept), then a summary row
-    per system and one for clash detection. `systems` picks among SYSTEMS (for tuning a
+    per system and one for clash detection. `systems` picks among CHOICES (for tuning a
     group prompt on dev, without the baselines)."""
     if work.backend is None:
         raise ValueError("group replies need a chat model")
-    if unknown := set(systems) - set(SYSTEMS):
+    if unknown := set(systems) - set(CHOICES):
         raise PersonaLabError(
-            f"unknown systems {', '.join(sorted(unknown))}: choose from {', '.join(SYSTEMS)}"
+            f"unknown systems {', '.join(sorted(unknown))}: choose from {', '.join(CHOICES)}"
         )
     personas = {p.id: p for p in PersonaLibrary(work.settings.personas_dir).load()[0]}
     probes = load(split)[: limit or None]

@@ -56,7 +56,9 @@ def test_eval_group_runs_only_the_systems_asked_on_the_split_asked(isolated_env)
     done = run_cli("eval", "group", "--split", "dev", "--systems", "guarded", "--limit", "1",
                    "--json", "--out", out)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    systems = [r["system"] for r in json.loads(done.stdout)]
+    summary = json.loads(done.stdout)
+    assert all(r.get("summary") for r in summary)  # summary rows, not the replies themselves
+    systems = [r["system"] for r in summary]
     assert systems[0] == "group + guard" and not {"generic", "individual", "group"} & set(systems)
     (saved,) = (isolated_env / "ev").glob("*-group.json")
     rows = [r for r in json.loads(saved.read_text())["rows"] if not r.get("summary")]
