@@ -150,38 +150,44 @@ def pairwise(judge, generic: list[dict], personal: list[dict], progress) -> dict
     }
 
 
-def print_judge(f: dict) -> None:
-    """The judge's figures as text, each beside its floor."""
+def judge_lines(f: dict) -> list[str]:
+    """The judge's figures as lines of text, each beside its floor."""
+    lines = []
     a = f["agreement"]
-    print(
-        f"\noffline judge {f['judge']} on {f['model']}'s replies "
-        f"({f['probes']} {f['split']} probes)"
+    lines.append(
+        f"Offline judge {f['judge']} on {f['model']}'s replies ({f['probes']} {f['split']} probes)"
     )
-    print(
-        f"  agreement with the checks: {a['agree']['rate']:.0%} {a['agree']['ci']} of "
+    lines.append(
+        f"- agreement with the checks: {a['agree']['rate']:.0%} {a['agree']['ci']} of "
         f"{a['replies']} replies (kappa {a['kappa']}); floor 'always fits' "
         f"{a['floor_always_fits']['rate']:.0%}; both flag {a['both_flag']}, checks only "
         f"{a['checks_only']}, judge only {a['judge_only']}, unrated {a['unrated']}"
     )
     for name, s in f["systems"].items():
-        print(
-            f"  {name:>12}: violations {s['violations']['rate']:.0%} {s['violations']['ci']}, "
+        lines.append(
+            f"- {name}: violations {s['violations']['rate']:.0%} {s['violations']['ci']}, "
             f"echo {s['echo']['rate']:.0%}, answers {s['answers']['rate']:.0%} "
             f"{s['answers']['ci']}, uses a fact {s['uses_fact']['rate']:.0%} "
             f"{s['uses_fact']['ci']}, {s['seconds_p50']} s per reply"
         )
     if "pairwise" in f:
         p = f["pairwise"]
-        print(
-            f"  pairwise, positions swapped: personalized preferred {p['personalized']['rate']:.0%}"
+        lines.append(
+            f"- pairwise, positions swapped: personalized preferred {p['personalized']['rate']:.0%}"
             f" {p['personalized']['ci']}, generic {p['generic']['rate']:.0%}, ties {p['tie']}, "
             f"failed {p['failed']} of {p['probes']}; "
             + ", ".join(f"{k} {v}" for k, v in p["orders"].items())
         )
     if "pointwise" in f:
         p = f["pointwise"]
-        print(
-            f"  pointwise (each reply rated alone): personalized fits better "
+        lines.append(
+            f"- pointwise (each reply rated alone): personalized fits better "
             f"{p['personalized']['rate']:.0%} {p['personalized']['ci']}, generic "
             f"{p['generic']['rate']:.0%}, ties {p['tie']}, unrated {p['unrated']} of {p['probes']}"
         )
+    return lines
+
+
+def print_judge(f: dict) -> None:
+    """The judge's figures as text, each beside its floor."""
+    print("\n" + "\n".join(judge_lines(f)))

@@ -138,3 +138,27 @@ def summarize(rows: list[dict]) -> list[dict]:
         summary.append({"summary": True, "system": "clash detection", "replies": len(judged),
                         "accuracy": accuracy["rate"], "accuracy_ci": accuracy["ci"]})  # fmt: skip
     return summary
+
+
+def table(summary: list[dict]) -> list[str]:
+    """The summary rows as a Markdown table, clash detection and the goal under it."""
+    lines = [
+        "| system | replies | keeps every member (95 % CI) | per-member pass (95 % CI) "
+        "| worst member (pass) | p50 s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in summary:
+        if "accuracy" in r:
+            continue
+        lines.append(
+            f"| {r['system']} | {r['replies']} | {r['kept_every_member']:.0%} ({r['kept_ci']}) "
+            f"| {r['member_pass']:.0%} ({r['member_ci']}) | {r['worst_member']} "
+            f"({r['worst_member_pass']:.0%}) | {r['seconds_p50']} |"
+        )
+    for r in summary:
+        if "accuracy" in r:
+            lines += ["", f"Clash detection on {r['replies']} probes (the checks, no model): "
+                      f"{r['accuracy']:.0%} ({r['accuracy_ci']})."]  # fmt: skip
+    goal = "Goal: with the default offline model and the guard, every member's constraints"
+    lines += ["", f"{goal} kept in at least 90 % of the probes one answer can satisfy."]
+    return lines

@@ -7,7 +7,7 @@ import shutil
 import time
 from pathlib import Path
 
-from personalab.evaluation import bench_facts
+from personalab.evaluation import bench_facts, bench_judge, group_eval
 from personalab.evaluation.locomo import DRAGON, KS
 from personalab.stage.votes import wilson
 
@@ -321,6 +321,7 @@ def _evaluations(evals: Path):
         ("recall", "python -m personalab eval recall"),
         ("preference", "python -m personalab eval preference --limit 20"),
         ("winrate", "python -m personalab eval winrate --limit 3"),
+        ("group", "python -m personalab eval group --limit 0"),
     ):
         found = _latest(evals, f"*-{task}.json")
         if not found:
@@ -328,7 +329,9 @@ def _evaluations(evals: Path):
         path, record = found
         rows = [r for r in record["rows"] if r.get("summary")]
         body += [f"### {task}", "", _source(path, command), ""]
-        if rows:
+        if task == "group":
+            body += group_eval.table(rows)
+        elif rows:
             columns = [k for k in rows[0] if k != "summary"]
             body += ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
             body += ["| " + " | ".join(str(r.get(c, "")) for c in columns) + " |" for r in rows]
@@ -349,6 +352,7 @@ SECTIONS = (  # (heading, the bench parts it shows)
     ("Compare: columns at once", ("compare",)),
     ("Memory stores, export and import", ("memory",)),
     ("Model speed and app start", ("speed", "app")),
+    ("Offline judge", ("judge",)),
 )
 SECTION_WRITERS = {
     "locomo": _locomo,
@@ -361,4 +365,9 @@ SECTION_WRITERS = {
     "memory": _memory,
     "speed": _speed,
     "app": _app,
+    "judge": lambda path, f: [
+        _source(path, "python -m personalab bench judge"),
+        "",
+        *bench_judge.judge_lines(f),
+    ],  # fmt: skip
 }

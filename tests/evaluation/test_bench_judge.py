@@ -4,7 +4,13 @@ import json
 
 import pytest
 
-from personalab.evaluation.bench_judge import agreement, pairwise, per_reply, pointwise
+from personalab.evaluation.bench_judge import (
+    agreement,
+    judge_lines,
+    pairwise,
+    per_reply,
+    pointwise,
+)
 from personalab.replies.judge import CRITERIA, Judge
 from tests.helpers import ScriptedBackend
 
@@ -63,3 +69,8 @@ def test_pairwise_counts_a_judge_that_picks_the_same_position_both_times():
         "A both times": 1, "B both times": 0, "tie both times": 1, "consistent": 2
     }  # fmt: skip
     assert got["personalized"]["k"] == 1 and got["generic"]["k"] == 1 and got["tie"] == 2
+    figures = {"judge": "j", "model": "m", "probes": 4, "split": "test", "pairwise": got,
+               "agreement": agreement(rows), "systems": {"generic": per_reply(rows)},
+               "pointwise": pointwise(rows, rows)}  # fmt: skip
+    shown = "\n".join(judge_lines(figures))
+    assert "A both times 1" in shown and "pointwise" in shown and "- generic: violations" in shown

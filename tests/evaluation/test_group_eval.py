@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from personalab.evaluation.group_eval import load, summarize
+from personalab.evaluation.group_eval import load, summarize, table
 from tests.conftest import run_cli
 
 
@@ -36,6 +36,9 @@ def test_the_summary_counts_kept_all_the_worst_member_and_clash_detection():
     assert group["member_pass"] == 0.75 and group["worst_member"] == "b"
     assert group["worst_member_pass"] == 0.5
     assert detection["system"] == "clash detection" and detection["accuracy"] == 0.75
+    shown = "\n".join(table([group, detection]))  # as docs/benchmarks.md shows it
+    assert "| group | 2 | 50% (" in shown and "| b (50%) |" in shown
+    assert "Clash detection on 4 probes" in shown and "75%" in shown and "90 %" in shown
 
 
 @pytest.mark.slow
