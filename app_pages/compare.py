@@ -60,30 +60,22 @@ for n, past in enumerate(rounds):
             stage.attribution(past, resources.embedder(ctx.settings))
 
 typed = st.chat_input("One message, several answers", key="compare_message")
-message = replies.next_message("compare", typed)
-if message and mode == "Group":
+
+
+def answer(message: str) -> bool:
+    """Answer one message in the chosen mode; True when a blind round waits for its vote."""
+    if mode != "Group" and not 1 <= len(columns) <= 4:
+        st.warning("Choose one to four columns (or two to four personas).")
+        replies.keep_failed("compare", message)
+        return False
     with st.chat_message("user"):
         details.said(message)
     engine = replies.attempt(lambda: resources.engine(ctx.settings))
-    done = (
-        engine
-        and group
-        and group_stage.run_group_round(
+    if mode == "Group":
+        done = engine and group and group_stage.run_group_round(
             engine, ctx.user, ctx.session, message, group, members, alone, speaker
-        )
-    )
-    if done:
-        rounds.append(done)
+        )  # fmt: skip
     else:
-        replies.keep_failed("compare", message)
-elif message:
-    if not 1 <= len(columns) <= 4:
-        st.warning("Choose one to four columns (or two to four personas).")
-        replies.keep_failed("compare", message)
-    else:
-        with st.chat_message("user"):
-            details.said(message)
-        engine = replies.attempt(lambda: resources.engine(ctx.settings))
         try:
             done = engine and stage.run_round(
                 engine, ctx.user, ctx.session, message, columns, blind
@@ -93,11 +85,16 @@ elif message:
             done = None
         if done:
             done["grid"] = grid
-            rounds.append(done)
-            if blind:
-                st.rerun()  # show the round unlabelled, with the vote buttons
-        else:
-            replies.keep_failed("compare", message)
+    if not done:
+        replies.keep_failed("compare", message)
+        return False
+    rounds.append(done)
+    return blind
+
+
+key = f"{ctx.user}\0{persona.id}"
+if any([answer(m) for m in replies.queued("compare", key, replies.next_message("compare", typed))]):
+    st.rerun()  # show the blind rounds unlabelled, with the vote buttons
 replies.show_failed("compare")
 session_io.controls(rounds, ctx.user)
 with st.expander("Blind-vote win rates", icon=":material/how_to_vote:"):

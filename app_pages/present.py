@@ -50,8 +50,8 @@ if mode == "Group":
     for past in rounds:
         group_stage.show_group_round(past)
     typed = st.chat_input("Or ask your own question", key="present_message")
-    message = picked or replies.next_message("present", typed)
-    if message:
+    asked = picked or replies.next_message("present", typed)
+    for message in replies.queued("present", f"{ctx.user}\0{group.scope}", asked):
         with st.chat_message("user"):
             details.said(message)
         engine = replies.attempt(lambda: resources.engine(ctx.settings))
@@ -95,8 +95,8 @@ for n, past in enumerate(rounds):
     stage.show_round(past, f"present{n}", False, False)
 
 typed = st.chat_input("Or ask your own question", key="present_message")
-message = picked or replies.next_message("present", typed)
-if message:
+asked = picked or replies.next_message("present", typed)
+for message in replies.queued("present", f"{ctx.user}\0{persona.id}", asked):
     with st.chat_message("user"):
         details.said(message)
     engine = replies.attempt(lambda: resources.engine(ctx.settings))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 import streamlit as st
@@ -72,6 +72,18 @@ def next_message(page: str, typed: str | None) -> str | None:
     if st.session_state.get(f"retry_{page}"):
         return st.session_state.pop(f"failed_{page}", None)
     return None
+
+
+def queued(page: str, key: str, message: str | None) -> Iterator[str]:
+    """The messages waiting on this page, oldest first, then the new one. A message sent while
+    a reply streams stops this run and starts another: the one it cut short is still waiting
+    and is answered first, so neither is lost."""
+    queue = st.session_state.setdefault(f"queue_{page}", {}).setdefault(key, [])
+    if message:
+        queue.append(message)
+    while queue:
+        yield queue[0]
+        queue.pop(0)  # reached only once its round has been answered (or kept, if it failed)
 
 
 def keep_failed(page: str, message: str) -> None:

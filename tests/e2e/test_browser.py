@@ -184,6 +184,27 @@ def test_a_message_sent_while_a_reply_streams_is_queued_and_both_are_answered(
     assert_healthy(page, js_errors)
 
 
+def test_on_compare_a_message_sent_while_answers_stream_is_queued_and_both_are_answered(
+    app_url: str, page: Page, js_errors: list
+):
+    """Compare: a second message sent while the first round streams loses neither round:
+    both messages show, in order, each with its generic and personalized answers."""
+    page.goto(f"{app_url}compare")
+    first, second = "I run marathons. What should I eat tonight?", "And for breakfast?"
+    send(page, first, placeholder="One message, several answers")
+    expect(answer_column(page, GENERIC)).to_have_count(1, timeout=REPLY_TIMEOUT_MS)  # streaming
+    send(page, second, placeholder="One message, several answers")
+    expect(answer_column(page, PERSONALIZED)).to_have_count(2, timeout=REPLY_TIMEOUT_MS)
+    wait_for_details(answer_column(page, PERSONALIZED).nth(1))
+    expect(answer_column(page, GENERIC)).to_have_count(2)
+    users = page.get_by_test_id("stChatMessage").filter(
+        has=page.get_by_test_id("stChatMessageAvatarUser")
+    )
+    said = [u.get_by_test_id("stText").inner_text().strip() for u in users.all()]
+    assert said == [first, second]
+    assert_healthy(page, js_errors)
+
+
 def test_the_group_demo_shows_three_answers_each_checked_for_every_member(
     app_url: str, page: Page, js_errors: list
 ):
