@@ -38,8 +38,9 @@ def free_port() -> int:
 @contextlib.contextmanager
 def running(
     args: list[str], ready_url: str, env: dict[str, str] | None = None, timeout_s: float = 120
-) -> Iterator[None]:
-    """Run a local server process for the block, entered once ready_url answers."""
+) -> Iterator[subprocess.Popen]:
+    """Run a local server process for the block, entered once ready_url answers (the process
+    is yielded, for a test that kills it)."""
     proc = subprocess.Popen(
         args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -53,7 +54,7 @@ def running(
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"{args[2]} did not get ready at {ready_url}") from None
                 time.sleep(0.05)
-        yield
+        yield proc
     finally:
         proc.terminate()
         try:
