@@ -229,13 +229,9 @@ def plan_prompt(
         parts.append("\n".join(lines))
     if found:
         parts.append(SPLIT_RULE.format(clashes="; ".join(found)))
-    asked = message
-    if engine.settings.constraint_reminder:  # small models follow what sits by the question
-        parts.append(language_rule(members) or "")
-        asked = "\n\n".join(filter(None, [message, reminder(members)]))
-    system = "\n\n".join(p for p in parts if p)
+    system = "\n\n".join(parts)
     count = engine.budget.count
-    room = engine.budget.available - count(system) - count(asked)
+    room = engine.budget.available - count(system) - count(message)
     if room < 0:
         raise PersonaLabError(
             f"the members' profiles and the message need more than the model's "
@@ -247,33 +243,12 @@ def plan_prompt(
     while recent and sum(count(t.text) for t in recent) > room:
         recent = recent[1:]  # the oldest goes first
     chat = [ChatMessage("system", system), *(ChatMessage(t.role, t.text) for t in recent)]
-    chat.append(ChatMessage("user", asked))
+    chat.append(ChatMessage("user", message))
     facts = [f for m in members for f in m.facts]
     used = sum(count(c.content) for c in chat)
     return PromptPlan(
         ColumnKind.PERSONALIZED, chat, facts, history=recent, prompt_tokens=used, question=message
     )
-
-
-def language_rule(members: list[Member]) -> str | None:
-    """'Write the whole answer in German: Yasmin needs it.' when the members need one language
-    (two or more are a clash, named apart); None when nobody needs one."""
-    needs = {c.language: m.persona.name for m in members for c in m.checks if c.language}
-    if len(needs) != 1:
-        return None
-    ((code, name),) = needs.items()
-    return f"Write the whole answer in {LANGUAGES.get(code, code)}: {name} needs it."
-
-
-def reminder(members: list[Member]) -> str:
-    """The members' hard rules again, short, after the message: '(Remember: Lena: She is
-    vegan. Aroha: …)'; the language first when there is one."""
-    rules = [language_rule(members) or ""]
-    for m in members:
-        said = " ".join(m.persona.constraint_texts[:2])
-        rules.append(f"{m.persona.name.split()[0]}: {said}" if said else "")
-    said = " ".join(r for r in rules if r)
-    return f"(Remember: {said})" if said else ""
 
 
 def _saver(engine: Engine, user: str, group: Group, said, message: str, session: str, speaker):

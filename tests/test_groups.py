@@ -250,33 +250,3 @@ def test_chat_group_compares_and_lets_the_speaker_teach_their_own_memory(isolate
     assert "sesame" not in olena.stdout
     bad = run_cli("chat", "--group", "run-club", "--as", "noa-cohen-haifa", "Hi")
     assert bad.returncode == 1 and "not a member" in bad.stderr
-
-
-def test_the_one_language_members_need_is_asked_for_and_the_rules_restated_by_the_question(
-    groups, store, settings
-):
-    """A group where one member needs German: the prompt asks for the whole answer in German,
-    and the members' hard rules follow the question (small models follow what sits next to
-    it). Two languages are a clash, not an instruction; with the reminder off, the question is
-    sent as typed."""
-    group = groups.get("friday-dinner").model_copy(
-        update={"members": ["yasmin-al-ali-leipzig", "lena-vegan-marathoner"]}
-    )
-    personas, _ = groups.members(group)
-
-    def prompt(settings, group, personas):
-        engine = Engine(store, ScriptedBackend(["Gut."]), settings.replace(guard="off"))
-        reply = group_reply(engine, "ana", group, personas, "Dinner ideas?", "s", False)
-        return reply.reply.plan.messages
-
-    messages = prompt(settings, group, personas)
-    yasmin = personas[0]
-    assert f"Write the whole answer in German: {yasmin.name} needs it." in messages[0].content
-    asked = messages[-1].content
-    assert asked.startswith("Dinner ideas?\n\n(Remember: Write the whole answer in German")
-    assert all(f"{p.name.split()[0]}: {p.constraint_texts[0]}" in asked for p in personas)
-    cafe = groups.get("language-cafe")
-    both = prompt(settings, cafe, groups.members(cafe)[0])
-    assert "Write the whole answer in" not in both[0].content + both[-1].content
-    plain = prompt(settings.replace(constraint_reminder=False), group, personas)
-    assert plain[-1].content == "Dinner ideas?" and "Write the whole" not in plain[0].content
