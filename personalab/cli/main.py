@@ -91,6 +91,7 @@ BENCHES = (
     "models",  # not part of "all": every installed pack through the quality probes (~30 min)
     "judge",  # not part of "all": the offline judge (Qwen 1.5B) on the probes (~1 h)
     "facts-llm",  # not part of "all": LLM fact extraction with each Qwen pack (~40 min)
+    "facts-real",  # not part of "all": extractors on hand-labelled LoCoMo turns (--packs: LLMs)
 )
 
 

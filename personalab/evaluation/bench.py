@@ -190,6 +190,10 @@ def run(
         from personalab.evaluation import bench_judge
 
         figures["judge"] = bench_judge.run(embedder, settings, split)
+    if what == "facts-real":
+        from personalab.evaluation import bench_real_facts
+
+        figures["facts_real"] = bench_real_facts.run(embedder, settings, data, split, packs, log)
     if what == "facts-llm":
         figures["facts_llm"] = bench_facts.llm_packs(embedder, settings, split, packs, log)
     if what in ("all", "app"):
@@ -236,6 +240,10 @@ def report(figures: dict) -> None:
         from personalab.evaluation.bench_judge import print_judge
 
         print_judge(figures["judge"])
+    if "facts_real" in figures:
+        from personalab.evaluation.bench_real_facts import lines
+
+        print("\nfacts on real turns\n" + "\n".join(lines(figures["facts_real"])))
     if "facts_llm" in figures:
         print("\nLLM fact extraction\n" + "\n".join(bench_facts.llm_table(figures["facts_llm"])))
     if "defaults" in figures:

@@ -197,28 +197,33 @@ def llm_packs(
         folder = Path(tempfile.mkdtemp(prefix="personalab-factsllm-"))
         try:
             store = MemoryStore(open_client(folder), embedder)
-            llm = _Counted(LLMFactExtractor(backend, FactBook(store)))
-            said = []
-            for n, sentence in enumerate(chosen):  # each sentence in a scope of its own
-                turn = store.remember("u", f"s{n}", [NewMemory(sentence["text"], "user", "s")])
-                said.append((sentence["label"] == "fact", bool(llm.learn("u", f"s{n}", turn[0]))))
-                if n % 20 == 19:
-                    progress(f"  {pack.name}: {n + 1}/{len(chosen)} sentences")
-            row = _precision_recall(said)
+            llm = Counted(LLMFactExtractor(backend, FactBook(store)))
+            labelled = [(s["text"], s["label"] == "fact") for s in chosen]
+            row = _precision_recall(llm_said(store, llm, labelled, pack.name, progress))
             items = yaml.safe_load((DATA / "fact_paraphrases.yaml").read_text(encoding="utf-8"))
             items = [f for f in items["facts"] if split == "all" or f["split"] == split]
             row["dedup"] = _replay(store, llm.learn, items)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
-        row["failed_answers"] = llm.failed
-        row["seconds_p50"] = round(statistics.median(llm.seconds), 2) if llm.seconds else 0.0
+        row |= llm.figures()
         figures["packs"][pack.name] = row
         progress(f"{pack.name}: {row}")
         del backend, llm
     return figures
 
 
-class _Counted:
+def llm_said(store: MemoryStore, llm, labelled: list[tuple[str, bool]], name: str, progress):
+    """(gold, found) per text, each learnt by the LLM extractor in a scope of its own."""
+    said = []
+    for n, (text, gold) in enumerate(labelled):
+        turn = store.remember("u", f"s{n}", [NewMemory(text, "user", "s")])
+        said.append((gold, bool(llm.learn("u", f"s{n}", turn[0]))))
+        if n % 20 == 19:
+            progress(f"  {name}: {n + 1}/{len(labelled)} texts")
+    return said
+
+
+class Counted:
     """An LLM extractor that counts unparseable answers (as no fact) and times each turn."""
 
     def __init__(self, extractor):
@@ -235,6 +240,10 @@ class _Counted:
             return []
         finally:
             self.seconds.append(time.perf_counter() - started)
+
+    def figures(self) -> dict:
+        p50 = round(statistics.median(self.seconds), 2) if self.seconds else 0.0
+        return {"failed_answers": self.failed, "seconds_p50": p50}
 
 
 def _precision_recall(said: list[tuple[bool, bool]]) -> dict:
