@@ -248,5 +248,8 @@ def test_chat_group_compares_and_lets_the_speaker_teach_their_own_memory(isolate
     assert "sesame" in lena.stdout
     olena = run_cli("memory", "list", "--persona", "olena-kovalenko-poznan", "--json")
     assert "sesame" not in olena.stdout
+    text = run_cli("chat", "--group", "run-club", "--compare", "--no-remember", "Dinner?")
+    assert text.returncode == 0 and "== generic ==" in text.stdout and "== group ==" in text.stdout
+    assert text.stderr.count("kept every constraint of") == 2  # under each answer
     bad = run_cli("chat", "--group", "run-club", "--as", "noa-cohen-haifa", "Hi")
     assert bad.returncode == 1 and "not a member" in bad.stderr

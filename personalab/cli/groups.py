@@ -140,8 +140,10 @@ def chat(args: argparse.Namespace, settings: Settings) -> int:
     for label, reply in [*others, ("group", answer.reply)]:
         if others:
             print(f"== {label} ==")
-        text = "".join(_echo(chunk) for chunk in reply)
+        for chunk in reply:
+            print(chunk, end="", flush=True)
         print()
+        text = reply.text  # the guard's last attempt, without the markers between tries
         for member_id, report in answer.matrix(text).items():
             for r in report.failures:
                 print(f"  {member_id}: check failed: {r.check.constraint}", file=sys.stderr)
@@ -153,8 +155,3 @@ def chat(args: argparse.Namespace, settings: Settings) -> int:
             said = ", ".join(e for e, on in verdict.errors.items() if on) or "fits"
         print(f"  judge, {member_id}: {said}", file=sys.stderr)
     return 0 if answer.reply.stats is not None else 1
-
-
-def _echo(chunk: str) -> str:
-    print(chunk, end="", flush=True)
-    return chunk

@@ -177,6 +177,7 @@ def judge_lines(f: dict) -> list[str]:
             f" {p['personalized']['ci']}, generic {p['generic']['rate']:.0%}, ties {p['tie']}, "
             f"failed {p['failed']} of {p['probes']}; "
             + ", ".join(f"{k} {v}" for k, v in p["orders"].items())
+            + (f" (stopped {p['stopped']})" if p.get("stopped") else "")
         )
     if "pointwise" in f:
         p = f["pointwise"]
