@@ -101,9 +101,10 @@ def show_verdict(name: str, verdict: dict) -> None:
         return
     errors = [e.replace("_", " ") for e, on in verdict["errors"].items() if on]
     with st.container(horizontal=True, gap="small"):
+        # No explanation on the stage: the judge saw this member's private facts, and the room
+        # sees the screen.
         st.badge("judge: fits" if not errors else "judge: " + ", ".join(errors),
-                 icon=":material/gavel:", color="green" if not errors else "orange",
-                 help=verdict["explanation"])  # fmt: skip
+                 icon=":material/gavel:", color="green" if not errors else "orange")  # fmt: skip
         if verdict["uses_fact"] is not None:
             used = "uses a fact about them" if verdict["uses_fact"] else "uses no fact about them"
             st.badge(f"judge: {used}", icon=":material/gavel:", color="gray")
