@@ -93,7 +93,9 @@ def answer(message: str) -> bool:
 
 
 key = f"{ctx.user}\0{persona.id}"
-if any([answer(m) for m in replies.queued("compare", key, replies.next_message("compare", typed))]):
+waiting = replies.queued("compare", key, replies.next_message("compare", typed))
+voting = [answer(m) for m in waiting]  # every waiting message, oldest first
+if any(voting):
     st.rerun()  # show the blind rounds unlabelled, with the vote buttons
 replies.show_failed("compare")
 session_io.controls(rounds, ctx.user)

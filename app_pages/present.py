@@ -36,6 +36,23 @@ def prepared_buttons(questions: list[str], key: str) -> str | None:
     return picked
 
 
+def ask(picked: str | None, rounds: list[dict], key: str, run) -> None:
+    """The chat box; each waiting message shown, then answered by run(engine, message) (its
+    round kept, or the message kept when it fails); the session's export."""
+    typed = st.chat_input("Or ask your own question", key="present_message")
+    for message in replies.queued("present", key, picked or replies.next_message("present", typed)):
+        with st.chat_message("user"):
+            details.said(message)
+        engine = replies.attempt(lambda: resources.engine(ctx.settings))
+        done = engine and run(engine, message)
+        if done:
+            rounds.append(done)
+        else:
+            replies.keep_failed("present", message)
+    replies.show_failed("present")
+    session_io.controls(rounds, ctx.user)
+
+
 mode_box, left, right = st.columns([1, 3, 1])
 mode = mode_box.segmented_control("Present", ["Persona", "Group"], default="Persona",
                                   key="present_mode")  # fmt: skip
@@ -49,21 +66,9 @@ if mode == "Group":
     picked = prepared_buttons(group.questions, group.id)
     for past in rounds:
         group_stage.show_group_round(past)
-    typed = st.chat_input("Or ask your own question", key="present_message")
-    asked = picked or replies.next_message("present", typed)
-    for message in replies.queued("present", f"{ctx.user}\0{group.scope}", asked):
-        with st.chat_message("user"):
-            details.said(message)
-        engine = replies.attempt(lambda: resources.engine(ctx.settings))
-        done = engine and group_stage.run_group_round(
-            engine, ctx.user, ctx.session, message, group, members, alone
-        )
-        if done:
-            rounds.append(done)
-        else:
-            replies.keep_failed("present", message)
-    replies.show_failed("present")
-    session_io.controls(rounds, ctx.user)
+    ask(picked, rounds, f"{ctx.user}\0{group.scope}",
+        lambda engine, message: group_stage.run_group_round(
+            engine, ctx.user, ctx.session, message, group, members, alone))  # fmt: skip
     st.stop()
 
 names = {p.id: p.name for p in personas}
@@ -94,17 +99,10 @@ for n, past in enumerate(rounds):
         details.said(past["message"])
     stage.show_round(past, f"present{n}", False, False)
 
-typed = st.chat_input("Or ask your own question", key="present_message")
-asked = picked or replies.next_message("present", typed)
-for message in replies.queued("present", f"{ctx.user}\0{persona.id}", asked):
-    with st.chat_message("user"):
-        details.said(message)
-    engine = replies.attempt(lambda: resources.engine(ctx.settings))
-    columns = [(persona, ColumnKind.GENERIC), (persona, ColumnKind.PERSONALIZED)]
-    done = engine and stage.run_round(engine, ctx.user, ctx.session, message, columns)
-    if done:
-        rounds.append(done)
-    else:
-        replies.keep_failed("present", message)
-replies.show_failed("present")
-session_io.controls(rounds, ctx.user)
+columns = [(persona, ColumnKind.GENERIC), (persona, ColumnKind.PERSONALIZED)]
+ask(
+    picked,
+    rounds,
+    f"{ctx.user}\0{persona.id}",
+    lambda engine, message: stage.run_round(engine, ctx.user, ctx.session, message, columns),
+)

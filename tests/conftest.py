@@ -116,24 +116,9 @@ CHROMA_TOKEN = "test-token-0123456789"
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory):
     """A real Chroma server (Python, token authentication) on 127.0.0.1 for the whole run."""
-    import sys
+    from personalab.evaluation.serving import chroma_server as serve
 
-    from personalab.evaluation.serving import free_port, running
-
-    port = free_port()
-    data = tmp_path_factory.mktemp("chroma-server")
-    env = dict(
-        os.environ,
-        CHROMA_SERVER_AUTHN_PROVIDER="chromadb.auth.token_authn.TokenAuthenticationServerProvider",
-        CHROMA_SERVER_AUTHN_CREDENTIALS=CHROMA_TOKEN,
-        IS_PERSISTENT="1",
-        PERSIST_DIRECTORY=str(data),
-        ANONYMIZED_TELEMETRY="False",
-    )
-    args = [sys.executable, "-m", "uvicorn", "chromadb.app:app", "--host", "127.0.0.1"]
-    args += ["--port", str(port), "--log-level", "warning"]
-    url = f"http://127.0.0.1:{port}"
-    with running(args, f"{url}/api/v2/heartbeat", env=env):
+    with serve(tmp_path_factory.mktemp("chroma-server"), CHROMA_TOKEN) as (url, _):
         yield url
 
 

@@ -34,6 +34,18 @@ def _floor(sentence: str) -> bool:
     return bool(_SELF.search(s)) and not s.endswith("?")
 
 
+def extractors(embedder: Embedder) -> dict[str, Callable[[str], bool]]:
+    """Whether a text states a fact, by what ships (rules and the fact model), by the rules
+    alone, and by the first-person floor."""
+    model = FactModel.load(embedder)
+    judge = model.judge(embedder) if model else None
+    return {
+        "rules + fact model": lambda text: bool(extract(text, judge)),
+        "rules alone": lambda text: bool(extract(text)),
+        "first-person floor": lambda text: any(_floor(s) for s in sentences(text)),
+    }
+
+
 def extractor(embedder: Embedder, split: str = "test") -> dict:
     """Precision and recall of 'fact' on labelled sentences: what ships (rules and the fact
     model), the rules alone and the first-person floor; and how many ordinary chat turns each
@@ -41,13 +53,7 @@ def extractor(embedder: Embedder, split: str = "test") -> dict:
     data = yaml.safe_load((DATA / "fact_sentences.yaml").read_text(encoding="utf-8"))
     chosen = [s for s in data["sentences"] if split == "all" or s["split"] == split]
     turns = load_turns()
-    model = FactModel.load(embedder)
-    judge = model.judge(embedder) if model else None
-    ways: dict[str, Callable[[str], bool]] = {
-        "rules + fact model": lambda text: bool(extract(text, judge)),
-        "rules alone": lambda text: bool(extract(text)),
-        "first-person floor": lambda text: any(_floor(s) for s in sentences(text)),
-    }
+    ways = extractors(embedder)
     figures: dict = {"split": split, "sentences": len(chosen), "ordinary_turns": len(turns)}
     for name, is_fact in ways.items():
         said = [(s["label"] == "fact", is_fact(s["text"])) for s in chosen]

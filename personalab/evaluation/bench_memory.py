@@ -16,7 +16,7 @@ from pathlib import Path
 from personalab.embedding.embedder import Embedder
 from personalab.engine import Engine
 from personalab.evaluation.common import QUESTIONS, corpus, summary
-from personalab.evaluation.serving import free_port, running
+from personalab.evaluation.serving import chroma_server
 from personalab.memory import lock as folder_lock
 from personalab.memory.chroma import open_server
 from personalab.memory.store import MemoryStore, open_client
@@ -75,29 +75,7 @@ def stores(embedder: Embedder, settings: Settings, users: int, per_user: int, tu
         embedded = MemoryStore(open_client(folder / "embedded"), embedder)
         out["embedded"] = {"fill_s": round(fill(embedded, users, per_user, texts, vectors), 1)}
         out["embedded"] |= per_turn(embedded, settings, users, turns)
-        port = free_port()
-        env = dict(
-            os.environ,
-            CHROMA_SERVER_AUTHN_PROVIDER="chromadb.auth.token_authn.TokenAuthenticationServerProvider",
-            CHROMA_SERVER_AUTHN_CREDENTIALS=TOKEN,
-            IS_PERSISTENT="1",
-            PERSIST_DIRECTORY=str(folder / "server"),
-            ANONYMIZED_TELEMETRY="False",
-        )
-        args = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "chromadb.app:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ]
-        url = f"http://127.0.0.1:{port}"
-        with running(args, f"{url}/api/v2/heartbeat", env=env):
+        with chroma_server(folder / "server", TOKEN) as (url, _):
             server = MemoryStore(open_server(url, TOKEN), embedder, shared=True)
             out["server"] = {"fill_s": round(fill(server, users, per_user, texts, vectors), 1)}
             out["server"] |= per_turn(server, settings, users, turns)

@@ -13,11 +13,9 @@ from pathlib import Path
 import yaml
 
 from personalab.embedding.embedder import Embedder
-from personalab.evaluation.bench_facts import Counted, _floor, llm_said
+from personalab.evaluation.bench_facts import Counted, extractors, llm_said
 from personalab.evaluation.common import share
 from personalab.evaluation.probes import DATA
-from personalab.facts.extract import extract, sentences
-from personalab.facts.model import FactModel
 from personalab.settings import Settings
 
 LABELS = DATA / "fact_labels.yaml"
@@ -61,13 +59,7 @@ def run(
     """Every extractor on the same labelled turns: the rules with and without the fact model,
     the first-person floor, and the LLM extraction of each pack named."""
     turns = labelled(locomo, split)
-    model = FactModel.load(embedder)
-    judge = model.judge(embedder) if model else None
-    ways: dict[str, Callable[[str], bool]] = {
-        "rules + fact model": lambda text: bool(extract(text, judge)),
-        "rules alone": lambda text: bool(extract(text)),
-        "first-person floor": lambda text: any(_floor(s) for s in sentences(text)),
-    }
+    ways = extractors(embedder)
     figures: dict = {
         "split": split,
         "turns": len(turns),

@@ -144,7 +144,7 @@ def table(summary: list[dict]) -> list[str]:
     """The summary rows as a Markdown table, clash detection and the goal under it."""
     lines = [
         "| system | replies | keeps every member (95 % CI) | per-member pass (95 % CI) "
-        "| worst member (pass) | p50 s |",
+        "| worst member (pass) | p50 s per reply (its recall not counted) |",
         "|---|---|---|---|---|---|",
     ]
     for r in summary:

@@ -64,6 +64,26 @@ def running(
 
 
 @contextlib.contextmanager
+def chroma_server(data: Path, token: str, port: int = 0) -> Iterator[tuple[str, subprocess.Popen]]:
+    """A Chroma server on 127.0.0.1 with token authentication, persisting to data; yields its
+    URL and its process (a free port unless one is given, to restart on the same one)."""
+    env = dict(
+        os.environ,
+        CHROMA_SERVER_AUTHN_PROVIDER="chromadb.auth.token_authn.TokenAuthenticationServerProvider",
+        CHROMA_SERVER_AUTHN_CREDENTIALS=token,
+        IS_PERSISTENT="1",
+        PERSIST_DIRECTORY=str(data),
+        ANONYMIZED_TELEMETRY="False",
+    )
+    port = port or free_port()
+    args = [sys.executable, "-m", "uvicorn", "chromadb.app:app", "--host", "127.0.0.1"]
+    args += ["--port", str(port), "--log-level", "warning"]
+    url = f"http://127.0.0.1:{port}"
+    with running(args, f"{url}/api/v2/heartbeat", env=env) as proc:
+        yield url, proc
+
+
+@contextlib.contextmanager
 def serve_app(env: dict[str, str] | None = None, timeout_s: float = 120) -> Iterator[str]:
     """Run `streamlit run app.py` on a free loopback port; yield its URL once healthy."""
     port = free_port()

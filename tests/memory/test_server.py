@@ -162,27 +162,15 @@ def test_a_chroma_server_killed_mid_session_loses_nothing_acknowledged(tmp_path,
     """The Chroma server is killed (SIGKILL) after one exchange: the next message is refused
     with a message naming the server, before the model is asked; once the server is back on
     the same data, the first exchange is all there."""
-    from personalab.evaluation.serving import free_port, running
+    from personalab.evaluation.serving import chroma_server
     from personalab.memory.store import MemoryStore
     from personalab.personas.library import PersonaLibrary
     from tests.conftest import ROOT
     from tests.helpers import ScriptedBackend
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = dict(
-        os.environ,
-        CHROMA_SERVER_AUTHN_PROVIDER="chromadb.auth.token_authn.TokenAuthenticationServerProvider",
-        CHROMA_SERVER_AUTHN_CREDENTIALS=CHROMA_TOKEN,
-        IS_PERSISTENT="1",
-        PERSIST_DIRECTORY=str(tmp_path / "data"),
-        ANONYMIZED_TELEMETRY="False",
-    )
-    args = [sys.executable, "-m", "uvicorn", "chromadb.app:app", "--host", "127.0.0.1"]
-    args += ["--port", str(port), "--log-level", "warning"]
     lena = PersonaLibrary(ROOT / "personas").get("lena-vegan-marathoner")
     rules = settings.replace(guard="off", fact_extraction="rules")
-    with running(args, f"{url}/api/v2/heartbeat", env=env) as server:
+    with chroma_server(tmp_path / "data", CHROMA_TOKEN) as (url, server):
         store = MemoryStore(open_server(url, CHROMA_TOKEN), embedder, shared=True)
         engine = Engine(store, ScriptedBackend(["Lentil soup."], ["Oat porridge."]), rules)
         first = engine.reply("ana", lena, "What should I eat tonight?", "s")
@@ -191,7 +179,8 @@ def test_a_chroma_server_killed_mid_session_loses_nothing_acknowledged(tmp_path,
         server.wait()
         with pytest.raises(MemoryStoreError, match="Chroma server cannot be reached; is it run"):
             engine.reply("ana", lena, "And for breakfast?", "s")  # the pages keep the message
-    with running(args, f"{url}/api/v2/heartbeat", env=env):
+    port = int(url.rsplit(":", 1)[1])
+    with chroma_server(tmp_path / "data", CHROMA_TOKEN, port) as (url, _):  # the same data
         again = MemoryStore(open_server(url, CHROMA_TOKEN), embedder, shared=True)
         turns = [m.text for m in again.list("ana", lena.id, kind="turn")]
         assert turns[:2] == ["What should I eat tonight?", "Lentil soup."]

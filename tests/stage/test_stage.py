@@ -108,7 +108,8 @@ def test_present_shows_a_group_with_its_prepared_questions():
     from app_pages.ui import resources
 
     store = resources.store(resources.base_settings())
-    assert store.count("tester", "group-friday-dinner") == 2  # the user's turn and the answer
+    turns = store.list("tester", "group-friday-dinner", kind="turn")
+    assert [t.text for t in turns if t.role == "user"] == [question]  # in the group's own scope
 
 
 def test_a_blind_vote_hides_labels_keeps_tallies_and_reveals():
