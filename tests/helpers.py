@@ -1,11 +1,17 @@
-"""Test doubles shared by the suite: a scripted model, a faulty server, a full disk."""
+"""Test doubles shared by the suite: a scripted model, a faulty server, a full disk; and real
+mounts (a small tmpfs, a read-only bind) for storage faults."""
 
 from __future__ import annotations
 
 import http.server
 import json
+import subprocess
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
 
 from personalab.models.backends import ChatMessage, GenerationOptions
 
@@ -135,3 +141,45 @@ class DiskClient:
                 return self._write("upsert", **kwargs)
 
         return Watched()
+
+
+@contextmanager
+def mounted(target: Path, *args: str) -> Iterator[Path]:
+    """A real mount at target for the test's length (skipped where mounting is not allowed:
+    it needs root, as on the CI machine)."""
+    target.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(["mount", *args, str(target)], capture_output=True, text=True)
+    if done.returncode:
+        pytest.skip(f"cannot mount here: {done.stderr.strip()}")
+    try:
+        yield target
+    finally:
+        subprocess.run(["umount", "-l", str(target)], check=False)
+
+
+def small_disk(target: Path, size: str = "16m"):
+    """A real file system of `size` (tmpfs) at target."""
+    return mounted(target, "-t", "tmpfs", "-o", f"size={size}", "tmpfs")
+
+
+@contextmanager
+def read_only(folder: Path) -> Iterator[Path]:
+    """The folder turned read-only where it is (a read-only bind mount over it): files opened
+    from now on cannot be written. (A file system cannot be remounted read-only while a file
+    is open for writing: the kernel says "busy".)"""
+    with mounted(folder, "--bind", str(folder)):
+        subprocess.run(["mount", "-o", "remount,ro,bind", str(folder)], check=True)
+        yield folder
+
+
+def fill(folder: Path) -> Path:
+    """Fill the disk under folder to the last byte; returns the filler (delete it to free)."""
+    filler = folder / "filler"
+    with open(filler, "wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError as exc:
+            assert exc.errno == 28, exc
+    return filler

@@ -70,7 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--sizes", default="1000,10000,100000", help="store sizes for latency")
     bench.add_argument("--queries", type=int, default=100, help="queries per size")
     bench.add_argument("--split", default="test", choices=("dev", "test", "all"))
-    bench.add_argument("--packs", default="", help="models, facts-llm: only these packs (a,b)")
+    bench.add_argument(
+        "--packs", default="", help="models, facts-llm, poison: only these packs (a,b)"
+    )
     bench.add_argument("--json", action="store_true", help="print the figures as JSON")
     bench.set_defaults(run=_bench)
     return parser
@@ -92,6 +94,7 @@ BENCHES = (
     "judge",  # not part of "all": the offline judge (Qwen 1.5B) on the probes (~1 h)
     "facts-llm",  # not part of "all": LLM fact extraction with each Qwen pack (~40 min)
     "facts-real",  # not part of "all": extractors on hand-labelled LoCoMo turns (--packs: LLMs)
+    "poison",  # not part of "all": injections planted in memories, facts, cards (2 packs, ~1 h)
 )
 
 

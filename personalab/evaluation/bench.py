@@ -194,6 +194,11 @@ def run(
         from personalab.evaluation import bench_real_facts
 
         figures["facts_real"] = bench_real_facts.run(embedder, settings, data, split, packs, log)
+    if what == "poison":
+        from personalab.evaluation import bench_poison
+
+        chosen = packs or (settings.model, bench_poison.STRONGER)
+        figures["poison"] = bench_poison.run(embedder, settings, chosen, split, log)
     if what == "facts-llm":
         figures["facts_llm"] = bench_facts.llm_packs(embedder, settings, split, packs, log)
     if what in ("all", "app"):
@@ -246,6 +251,10 @@ def report(figures: dict) -> None:
         print("\nfacts on real turns\n" + "\n".join(lines(figures["facts_real"])))
     if "facts_llm" in figures:
         print("\nLLM fact extraction\n" + "\n".join(bench_facts.llm_table(figures["facts_llm"])))
+    if "poison" in figures:
+        from personalab.evaluation.bench_poison import lines as poison_lines
+
+        print("\n" + "\n".join(poison_lines(figures["poison"])))
     if "defaults" in figures:
         print("\nsampling and prompt layout, personalized replies on the dev probes")
         print(

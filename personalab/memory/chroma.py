@@ -28,6 +28,11 @@ def open_client(path: Path, lock: bool = True) -> chromadb.ClientAPI:
             f"cannot create memory directory {path}: {exc.strerror or exc}. "
             "Set PERSONALAB_MEMORY_DIR to a writable folder"
         ) from exc
+    if os.statvfs(path).f_flag & os.ST_RDONLY:
+        raise MemoryStoreError(
+            f"memory directory {path} is on a read-only file system. Make it writable, or "
+            "set PERSONALAB_MEMORY_DIR to another folder (what is stored there is unchanged)"
+        )
     if not os.access(path, os.R_OK | os.W_OK | os.X_OK):
         raise MemoryStoreError(
             f"memory directory {path} is not readable and writable by this user. "
@@ -119,15 +124,50 @@ def collection_name(user: str, persona: str) -> str:
     return f"pl-{slugify(user)[:40]}-{slugify(persona)[:40]}-{digest}"
 
 
-def reason(exc: Exception) -> str:
-    """A plain reason for a failed read or write."""
+def reason(exc: Exception, client: object = None) -> str:
+    """A plain reason for a failed read or write. Chroma words a full disk or a read-only
+    folder in many ways ("database or disk is full", "Error purging logs"), so the folder of
+    an embedded client is also looked at."""
     text = str(exc)
-    if "No space left" in text or getattr(exc, "errno", None) == 28:
+    folder = _folder(client)
+    if (
+        "No space left" in text
+        or "disk is full" in text
+        or getattr(exc, "errno", None) == 28
+        or (folder is not None and _full(folder))
+    ):
         return "the disk is full; free some space and try again"
-    if "readonly" in text.lower() or "read-only" in text.lower():
-        return "the memory directory is read-only; check PERSONALAB_MEMORY_DIR"
+    if (
+        "readonly" in text.lower()
+        or "read-only" in text.lower()
+        or (folder is not None and not os.access(folder, os.W_OK))
+    ):
+        where = f"memory folder {folder}" if folder else "memory directory"
+        return f"the {where} is read-only; make it writable or set PERSONALAB_MEMORY_DIR"
     if type(exc).__name__ in ("ChromaAuthError", "AuthorizationError"):
         return "the Chroma server refused the token; check PERSONALAB_CHROMA_TOKEN"
     if "Could not connect" in text or "Connection refused" in text:
         return "the Chroma server cannot be reached; is it running? (PERSONALAB_CHROMA_URL)"
     return text or type(exc).__name__
+
+
+def in_log(exc: Exception) -> bool:
+    """Chroma wrote the change to its log, then failed to apply the log to its segments (a
+    full disk, a read-only folder). The change is durable and applied at its next compaction:
+    measured, every such write was there when the folder was opened again. Reporting it as
+    failed would invite a retry that stores it twice."""
+    return "Error in compaction" in str(exc)
+
+
+def _folder(client: object) -> Path | None:
+    """The folder of an embedded client that still exists (None for a server or a fake)."""
+    try:
+        path = client.get_settings().persist_directory  # type: ignore[union-attr]
+    except Exception:
+        return None
+    return Path(path) if path and Path(path).is_dir() else None
+
+
+def _full(folder: Path) -> bool:
+    found = os.statvfs(folder)
+    return found.f_bavail * found.f_frsize < 64 * 1024

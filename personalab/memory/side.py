@@ -23,7 +23,9 @@ class SideCollection:
                     self.name, embedding_function=None
                 )
             except Exception as exc:
-                raise MemoryStoreError(f"cannot open {self.what}: {reason(exc)}") from exc
+                raise MemoryStoreError(
+                    f"cannot open {self.what}: {reason(exc, self.client)}"
+                ) from exc
         return self._collection
 
     def put(self, record_id: str, metadata: dict, document: str, replace: bool = True) -> None:
@@ -33,12 +35,16 @@ class SideCollection:
         try:
             write(ids=[record_id], embeddings=[[0.0]], metadatas=[metadata], documents=[document])
         except Exception as exc:
-            raise MemoryStoreError(f"could not save {self.what}: {reason(exc)}") from exc
+            raise MemoryStoreError(
+                f"could not save {self.what}: {reason(exc, self.client)}"
+            ) from exc
 
     def metadatas(self, ids: list[str] | None = None) -> list[dict]:
         """The records' metadata: those with ids, or all."""
         try:
             found = self._open().get(ids=ids, include=["metadatas"])
         except Exception as exc:
-            raise MemoryStoreError(f"could not read {self.what}: {reason(exc)}") from exc
+            raise MemoryStoreError(
+                f"could not read {self.what}: {reason(exc, self.client)}"
+            ) from exc
         return list(found["metadatas"])

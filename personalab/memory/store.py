@@ -14,7 +14,7 @@ import chromadb
 from chromadb.errors import NotFoundError
 
 from personalab.memory.batches import Batches, Queue
-from personalab.memory.chroma import collection_name, open_client, open_server
+from personalab.memory.chroma import collection_name, in_log, open_client, open_server
 from personalab.memory.chroma import reason as _reason
 from personalab.embedding.embedder import Embedder
 from personalab.errors import MemoryStoreError
@@ -97,7 +97,7 @@ class MemoryStore:
                 query_embeddings=[vector], n_results=min(n, len(scope)), include=["distances"]
             )
         except Exception as exc:
-            raise MemoryStoreError(f"could not search memory: {_reason(exc)}") from exc
+            raise MemoryStoreError(f"could not search memory: {_reason(exc, self.client)}") from exc
         return [(i, 1.0 - d) for i, d in zip(res["ids"][0], res["distances"][0], strict=True)]
 
     def list(
@@ -236,7 +236,10 @@ class MemoryStore:
                     ids=[m.id for m in changed], metadatas=[m.to_metadata() for m in changed]
                 )
             except Exception as exc:
-                raise MemoryStoreError(f"could not save to memory: {_reason(exc)}") from exc
+                if not in_log(exc):
+                    raise MemoryStoreError(
+                        f"could not save to memory: {_reason(exc, self.client)}"
+                    ) from exc
             for memory in changed:  # the vector is unchanged: update the mirror in place
                 scope.records[memory.id] = memory
         self._changed(user, persona)
@@ -257,7 +260,10 @@ class MemoryStore:
                 if collection is not None:
                     collection.delete(ids=ids)
             except Exception as exc:
-                raise MemoryStoreError(f"could not delete memories: {_reason(exc)}") from exc
+                if not in_log(exc):
+                    raise MemoryStoreError(
+                        f"could not delete memories: {_reason(exc, self.client)}"
+                    ) from exc
             scope.remove(ids)
         self._changed(user, persona)
 
@@ -268,7 +274,9 @@ class MemoryStore:
             try:
                 self.client.delete_collection(name)
             except Exception as exc:
-                raise MemoryStoreError(f"could not forget memories: {_reason(exc)}") from exc
+                raise MemoryStoreError(
+                    f"could not forget memories: {_reason(exc, self.client)}"
+                ) from exc
         with self._lock:
             self._scopes.pop(name, None)
             self._collections.pop(name, None)
@@ -365,7 +373,10 @@ class MemoryStore:
                     metadatas=[m.to_metadata() for m in chunk],
                 )
         except Exception as exc:
-            raise MemoryStoreError(f"could not save to memory: {_reason(exc)}") from exc
+            if not in_log(exc):
+                raise MemoryStoreError(
+                    f"could not save to memory: {_reason(exc, self.client)}"
+                ) from exc
 
     def _collection(self, user: str, persona: str, create: bool = True):
         """The scope's collection; None when it does not exist and create is False."""
@@ -387,7 +398,7 @@ class MemoryStore:
             return None
         except Exception as exc:
             raise MemoryStoreError(
-                f"cannot open memories of {user}/{persona}: {_reason(exc)}"
+                f"cannot open memories of {user}/{persona}: {_reason(exc, self.client)}"
             ) from exc
         self._collections[name] = found
         return found
@@ -399,11 +410,11 @@ class MemoryStore:
         except NotFoundError:
             return
         except Exception as exc:
-            raise MemoryStoreError(f"cannot open memories: {_reason(exc)}") from exc
+            raise MemoryStoreError(f"cannot open memories: {_reason(exc, self.client)}") from exc
         self._collections[name] = collection
         try:
             turns, facts, vectors = read_scope(collection, self.embedder)
         except Exception as exc:
-            raise MemoryStoreError(f"could not read memory: {_reason(exc)}") from exc
+            raise MemoryStoreError(f"could not read memory: {_reason(exc, self.client)}") from exc
         index.add(turns, [None] * len(turns))
         index.add(facts, vectors)

@@ -304,3 +304,23 @@ def test_a_persona_file_changed_on_disk_shows_at_the_next_rerun(isolated_env):
     after = at.selectbox(key="persona_id").options
     assert len(after) == len(before) + 1
     assert "Kofi Mensah" in after and "Lena Vogel-Ruiz" in after and "Lena Vogel" not in after
+
+
+def test_a_full_disk_is_reported_on_the_chat_page_and_nothing_said_is_lost(isolated_env):
+    """The memory folder's disk fills during a session (a real tmpfs): the reply still comes,
+    with a notice that it was not saved because the disk is full; the earlier exchange and
+    the new message stay on the page; once space is freed, the next exchange is saved."""
+    from tests.helpers import fill, small_disk
+
+    with small_disk(isolated_env / "memory") as disk:
+        at = send(start(), "chat_message", "I am allergic to peanuts.")
+        filler = fill(disk)
+        at = send(at, "chat_message", "What should I pack for lunch?")
+        notices = [w.value for w in at.warning]
+        assert any("not saved to memory" in w and "disk is full" in w for w in notices), notices
+        said = [m.text[0].value for m in at.chat_message if m.name == "user"]
+        assert said == ["I am allergic to peanuts.", "What should I pack for lunch?"]
+        assert at.chat_message[-1].name == "assistant" and at.chat_message[-1].markdown
+        filler.unlink()
+        at = send(at, "chat_message", "Thanks!")
+        assert not any("not saved" in w.value for w in at.warning)
