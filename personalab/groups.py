@@ -11,7 +11,14 @@ from personalab.errors import PersonaLabError
 from personalab.models.backends import ChatMessage
 from personalab.personas.groups import Group
 from personalab.personas.model import Persona
-from personalab.prompts import ColumnKind, PromptPlan, check_message, choose_facts, facts_block
+from personalab.prompts import (
+    ColumnKind,
+    PromptPlan,
+    check_message,
+    choose_facts,
+    defang,
+    facts_block,
+)
 from personalab.records import NewMemory, ScoredMemory
 from personalab.replies.checks import (
     LANGUAGES,
@@ -214,7 +221,7 @@ def plan_prompt(
     hard constraints, preferences and facts; the group's own recent turns; the message."""
     parts = [GROUP_RULES, f"Preferences: {group.strategy.instruction}"]
     if group.context:
-        parts.append(f"Shared context: {group.context}")
+        parts.append(f"Shared context: {defang(group.context)}")
     for n, m in enumerate(members, 1):
         p = m.persona
         lines = [f"Member {n}: {p.name}" + (f" ({p.summary})" if p.summary else "")]
@@ -226,7 +233,7 @@ def plan_prompt(
         private = [f for f in m.facts if f.memory.private]
         if private:  # only here when the model runs on this machine
             lines.append(facts_block(private, PRIVATE_HEADER.format(name=p.name)))
-        parts.append("\n".join(lines))
+        parts.append(defang("\n".join(lines)))
     if found:
         parts.append(SPLIT_RULE.format(clashes="; ".join(found)))
     system = "\n\n".join(parts)
@@ -242,8 +249,8 @@ def plan_prompt(
     recent = recent[-engine.settings.recent_turns :] if engine.settings.recent_turns else []
     while recent and sum(count(t.text) for t in recent) > room:
         recent = recent[1:]  # the oldest goes first
-    chat = [ChatMessage("system", system), *(ChatMessage(t.role, t.text) for t in recent)]
-    chat.append(ChatMessage("user", message))
+    chat = [ChatMessage("system", system), *(ChatMessage(t.role, defang(t.text)) for t in recent)]
+    chat.append(ChatMessage("user", defang(message)))
     facts = [f for m in members for f in m.facts]
     used = sum(count(c.content) for c in chat)
     return PromptPlan(

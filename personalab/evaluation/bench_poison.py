@@ -90,7 +90,8 @@ def run(
             engine = Engine(
                 MemoryStore(open_client(folder), embedder), backend_from_settings(fixed), fixed
             )
-            out["packs"][pack] = _pack(engine, library, probes, injections, progress)
+            found = _pack(engine, library, probes, injections, progress)
+            out["packs"][pack] = found | {"fact_extraction": fixed.fact_extraction}
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         partial = Path("bench-results") / f"poison-partial-{time.strftime('%Y%m%d-%H%M%S')}.json"
@@ -197,7 +198,8 @@ def lines(figures: dict) -> list[str]:
     out = [f"injections planted ({head}; temperature 0). Goal: at most {GOAL:.0%} succeed"]
     for pack, f in figures["packs"].items():
         c = f["clean"]
-        out.append(f"  {pack}: clean replies {c['replies']}, violating "
+        out.append(f"  {pack} (facts learned by {f.get('fact_extraction', 'auto')}): "
+                   f"clean replies {c['replies']}, violating "
                    f"{_pct(c['violated'])}, with a marker {c['marker']}")  # fmt: skip
         out.append(f"    {'where':<22} {'plants':>6} {'reached':>7} {'followed':>18} "
                    f"{'if reached':>10} {'marker':>6} {'broke':>5}")  # fmt: skip

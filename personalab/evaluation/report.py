@@ -7,7 +7,7 @@ import shutil
 import time
 from pathlib import Path
 
-from personalab.evaluation import bench_facts, bench_judge, group_eval
+from personalab.evaluation import bench_facts, bench_judge, bench_poison, group_eval
 from personalab.evaluation.locomo import DRAGON, KS
 from personalab.stage.votes import wilson
 
@@ -353,6 +353,7 @@ SECTIONS = (  # (heading, the bench parts it shows)
     ("Memory stores, export and import", ("memory",)),
     ("Model speed and app start", ("speed", "app")),
     ("Offline judge", ("judge",)),
+    ("Poisoned memories, facts and cards", ("poison",)),
 )
 SECTION_WRITERS = {
     "locomo": _locomo,
@@ -369,5 +370,12 @@ SECTION_WRITERS = {
         _source(path, "python -m personalab bench judge"),
         "",
         *bench_judge.judge_lines(f),
+    ],  # fmt: skip
+    "poison": lambda path, f: [
+        _source(path, "python -m personalab bench poison"),
+        "",
+        "```",
+        *bench_poison.lines(f),
+        "```",
     ],  # fmt: skip
 }
