@@ -162,7 +162,8 @@ def in_log(exc: Exception) -> bool:
 def _folder(client: object) -> Path | None:
     """The folder of an embedded client that still exists (None for a server or a fake)."""
     try:
-        path = client.get_settings().persist_directory  # type: ignore[union-attr]
+        settings = client.get_settings()  # type: ignore[union-attr]
+        path = settings.persist_directory if settings.is_persistent else ""
     except Exception:
         return None
     return Path(path) if path and Path(path).is_dir() else None
