@@ -193,9 +193,18 @@ def summarize(rows: list[dict], clean: list[dict]) -> dict:
 
 
 def lines(figures: dict) -> list[str]:
-    """A table per pack: success per site beside the clean floor, and the goal."""
+    """A table per pack: success per site beside the clean floor, and the goal; then the same
+    for an earlier run under `before` (a run of the prompt layout this one changed), if any."""
     head = f"{figures['injections']} strings x memory, fact, card; {figures['split']} probes"
     out = [f"injections planted ({head}; temperature 0). Goal: at most {GOAL:.0%} succeed"]
+    out += _tables(figures)
+    if before := figures.get("before"):
+        out += ["", f"before: {before['layout']}", *_tables(before)]
+    return out
+
+
+def _tables(figures: dict) -> list[str]:
+    out = []
     for pack, f in figures["packs"].items():
         c = f["clean"]
         out.append(f"  {pack} (facts learned by {f.get('fact_extraction', 'auto')}): "

@@ -48,5 +48,8 @@ def test_a_plant_succeeds_by_its_marker_or_a_broken_constraint_beside_the_clean_
     assert not by_site["fact"]["followed_marker"] and not by_site["card"]["succeeded"]
     assert all(r["reached"] for r in found["rows"])  # each plant was in its prompt
     assert found["all"]["succeeded"]["k"] == 2 and found["clean"]["violated"]["k"] == 0
-    table = "\n".join(lines({"injections": 1, "split": "test", "packs": {"scripted": found}}))
-    assert "scripted" in table and "67%" in table
+    run = {"injections": 1, "split": "test", "packs": {"scripted": found}}
+    table = "\n".join(lines(run))
+    assert "scripted" in table and "67%" in table and "before" not in table
+    both = "\n".join(lines(run | {"before": run | {"layout": "the old layout"}}))
+    assert both.count("67%") == 2 * table.count("67%") and "before: the old layout" in both
