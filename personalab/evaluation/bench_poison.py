@@ -101,6 +101,8 @@ def run(
 
 
 def _pack(engine, library, probes, injections, progress) -> dict:
+    """One pack's run: the clean reply to each probe used, then every plant (each in its own
+    user's scope, seeded like a new user's), summarized."""
     clean: dict[str, dict] = {}
     rows = []
     started = time.perf_counter()
