@@ -62,10 +62,10 @@ def test_a_disk_that_fills_mid_session_says_so_and_loses_nothing(tmp_path, embed
 
 
 def test_a_folder_that_turns_read_only_loses_nothing_and_says_why(tmp_path, embedder):
-    """The memory folder turned read-only under a running store: each write fails naming the
-    folder and the way out, or (Chroma logged it, then could not apply it) is kept. After a
-    restart on the writable folder, every acknowledged write is there once, the failed ones
-    are not, and writing works."""
+    """The memory folder turned read-only under a running store. A write is refused only when
+    Chroma must open a file (how many are varies from machine to machine, from none to most);
+    each refusal names the folder and the way out. After a restart on the writable folder,
+    every acknowledged write is there once, the refused ones are not, and writing works."""
     folder = tmp_path / "memory"
     store = MemoryStore(open_client(folder), embedder)
     say(store, "I live in Ghent.")
@@ -80,7 +80,6 @@ def test_a_folder_that_turns_read_only_loses_nothing_and_says_why(tmp_path, embe
                 assert f"memory folder {folder} is read-only" in str(exc), exc
                 assert "PERSONALAB_MEMORY_DIR" in str(exc)
         assert shown(store) == sorted(acknowledged)
-    assert len(acknowledged) < 31  # the folder did refuse writes
     assert after_restart(folder, "I cycle.") == sorted(acknowledged + ["I cycle."])
 
 
