@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.server
 import json
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -183,3 +184,25 @@ def fill(folder: Path) -> Path:
         except OSError as exc:
             assert exc.errno == 28, exc
     return filler
+
+
+def after_restart(folder: Path, code: str) -> object:
+    """This process lets go of the memory folder; a new one opens it as `s` (a MemoryStore),
+    runs `code` and prints the JSON of its last line's expression, which is returned."""
+    from personalab.memory import lock as folder_lock
+
+    folder_lock.release(folder)
+    *steps, last = code.strip().splitlines()
+    program = "\n".join(
+        [
+            "import json",
+            "from personalab import *",
+            f"s = MemoryStore(open_client({str(folder)!r}), Embedder())",
+            *steps,
+            f"print(json.dumps({last}))",
+        ]
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", program], check=True, timeout=300, capture_output=True, text=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])

@@ -197,7 +197,7 @@ def run(
     if what == "poison":
         from personalab.evaluation import bench_poison
 
-        chosen = packs or (settings.model, bench_poison.STRONGER)
+        chosen = packs or tuple(dict.fromkeys((settings.model, bench_poison.STRONGER)))
         figures["poison"] = bench_poison.run(embedder, settings, chosen, split, log)
     if what == "facts-llm":
         figures["facts_llm"] = bench_facts.llm_packs(embedder, settings, split, packs, log)

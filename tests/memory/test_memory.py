@@ -6,7 +6,7 @@ from contextlib import closing
 import pytest
 
 from personalab import MemoryStore, MemoryStoreError, NewMemory, open_client
-from tests.helpers import DiskClient
+from tests.helpers import DiskClient, after_restart
 
 
 def say(store, user, persona, *texts, session="s1"):
@@ -154,27 +154,14 @@ def test_opening_a_folder_again_in_the_process_never_damages_it(tmp_path, embedd
 @pytest.mark.slow
 def test_the_keyword_index_survives_a_restart_and_a_delete(tmp_path, embedder):
     """A new process finds turns by keyword; a deleted turn is never found again, there either."""
-    import subprocess
-    import sys
-
     folder = tmp_path / "mem"
     first = MemoryStore(open_client(folder), embedder)
     kept, dropped = say(first, "ana", "coach", "The Acme invoice is paid", "Globex pays late")
     first.delete("ana", "coach", [dropped.id])
     assert first.scope("ana", "coach").keyword.search("Globex", 5) == []
-    from personalab.memory import lock as folder_lock
-
-    folder_lock.release(folder)  # hand the folder over to the next process
-    code = (
-        "import json; from personalab import *; "
-        f"s = MemoryStore(open_client({str(folder)!r}), Embedder()); "
-        "k = s.scope('ana', 'coach').keyword; "
-        "print(json.dumps([[i for i, _ in k.search(q, 5)] for q in ('Acme', 'Globex')]))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], check=True, timeout=300, capture_output=True, text=True
-    )
-    assert json.loads(out.stdout.strip().splitlines()[-1]) == [[kept.id], []]
+    searched = "[[i for i, _ in k.search(q, 5)] for q in ('Acme', 'Globex')]"
+    found = after_restart(folder, f"k = s.scope('ana', 'coach').keyword\n{searched}")
+    assert found == [[kept.id], []]
 
 
 def test_an_edit_is_found_by_its_new_words_only(store):

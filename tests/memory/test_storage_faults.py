@@ -1,17 +1,12 @@
 """Storage faults on real file systems: a disk that fills, a folder that turns read-only."""
 
-import json
-import subprocess
-import sys
-
 import pytest
 
 from personalab.errors import MemoryStoreError
-from personalab.memory import lock as folder_lock
 from personalab.memory.store import MemoryStore, open_client
 from personalab.records import NewMemory
 from tests.conftest import run_cli
-from tests.helpers import fill, read_only, small_disk
+from tests.helpers import after_restart, fill, read_only, small_disk
 
 
 PERSONA = "ananya-olympiad-student"
@@ -25,21 +20,11 @@ def shown(store: MemoryStore) -> list[str]:
     return sorted(m.text for m in store.list("ana", "coach"))  # what the app shows
 
 
-def after_restart(folder, text: str) -> list[str]:
-    """What Chroma holds after `text` is added, read by a new process once this one lets go
-    of the folder (after a failed write, this process's Chroma may show a write it
-    acknowledged only later)."""
-    folder_lock.release(folder)
-    code = (
-        "import json; from personalab import *; "
-        f"s = MemoryStore(open_client({str(folder)!r}), Embedder()); "
-        f"s.remember('ana', 'coach', [NewMemory({text!r}, 'user', 's')]); "
-        "print(json.dumps(sorted(m.text for m in s.stored('ana', 'coach'))))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], check=True, timeout=300, capture_output=True, text=True
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def restarted(folder, text: str) -> list[str]:
+    """What Chroma holds after `text` is added, read by a new process (after a failed write,
+    this process's Chroma may show a write it acknowledged only later)."""
+    add = f"s.remember('ana', 'coach', [NewMemory({text!r}, 'user', 's')])"
+    return after_restart(folder, f"{add}\nsorted(m.text for m in s.stored('ana', 'coach'))")
 
 
 def test_a_disk_that_fills_mid_session_says_so_and_loses_nothing(tmp_path, embedder):
@@ -58,7 +43,7 @@ def test_a_disk_that_fills_mid_session_says_so_and_loses_nothing(tmp_path, embed
         filler.unlink()
         say(store, "I have a dog called Rex.")
         assert shown(store) == sorted(kept + ["I have a dog called Rex."])
-        assert after_restart(disk / "memory", "I cycle.") == sorted(shown(store) + ["I cycle."])
+        assert restarted(disk / "memory", "I cycle.") == sorted(shown(store) + ["I cycle."])
 
 
 def test_a_folder_that_turns_read_only_loses_nothing_and_says_why(tmp_path, embedder):
@@ -80,7 +65,7 @@ def test_a_folder_that_turns_read_only_loses_nothing_and_says_why(tmp_path, embe
                 assert f"memory folder {folder} is read-only" in str(exc), exc
                 assert "PERSONALAB_MEMORY_DIR" in str(exc)
         assert shown(store) == sorted(acknowledged)
-    assert after_restart(folder, "I cycle.") == sorted(acknowledged + ["I cycle."])
+    assert restarted(folder, "I cycle.") == sorted(acknowledged + ["I cycle."])
 
 
 def test_the_cli_on_a_read_only_memory_folder_names_it_and_the_way_out(isolated_env):

@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from personalab.evaluation.serving import free_port
 from tests.conftest import ROOT
-from tests.helpers import FaultServer
+from tests.helpers import FaultServer, fill, small_disk
 
 pytestmark = pytest.mark.slow  # the app's pages with the real model
 
@@ -310,8 +310,6 @@ def test_a_full_disk_is_reported_on_the_chat_page_and_nothing_said_is_lost(isola
     """The memory folder's disk fills during a session (a real tmpfs): the reply still comes,
     with a notice that it was not saved because the disk is full; the earlier exchange and
     the new message stay on the page; once space is freed, the next exchange is saved."""
-    from tests.helpers import fill, small_disk
-
     with small_disk(isolated_env / "memory") as disk:
         at = send(start(), "chat_message", "I am allergic to peanuts.")
         filler = fill(disk)
