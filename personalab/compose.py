@@ -53,6 +53,7 @@ def backend_from_settings(settings: Settings) -> ChatBackend:
             timeout_s=settings.timeout_s,
             max_retries=settings.max_retries,
             context_window=settings.n_ctx,
+            slots=settings.server_slots,
         )
     if settings.gguf_path:
         return EmbeddedBackend(

@@ -32,6 +32,10 @@ class ReplyStats:
     # (in-process llama.cpp only; 0 where the backend does not say).
     prompt_tokens: int = 0
     reused_tokens: int = 0
+    # Time spent waiting for a one-at-a-time model held by other requests (in the first
+    # token's time), and how many requests were ahead on arrival.
+    queued_s: float = 0.0
+    queued_behind: int = 0
 
     @property
     def chunks_per_s(self) -> float:
@@ -46,6 +50,8 @@ class ReplyStats:
             "chunks_per_s": round(self.chunks_per_s, 2),
             "prompt_tokens": self.prompt_tokens,
             "reused_tokens": self.reused_tokens,
+            "queued_s": round(self.queued_s, 4),
+            "queued_behind": self.queued_behind,
         }
 
 
@@ -116,7 +122,7 @@ class Reply:
             yield self.text
             return
         start = time.perf_counter()
-        first, parts, prompt = 0.0, [], None
+        first, parts, prompt, queued = 0.0, [], None, (0, 0.0)
         if self.guard is not None:
             self.guard_log = GuardLog()
             source = guarded(
@@ -133,6 +139,8 @@ class Reply:
             if not parts:
                 first = time.perf_counter() - start
                 prompt = getattr(self.backend, "last_prompt", None)  # read while it is ours
+                turns = getattr(self.backend, "turns", None)
+                queued = turns.last_wait() if turns is not None else queued
             parts.append(chunk)
             yield chunk
         self.text = "".join(parts).strip()
@@ -144,6 +152,8 @@ class Reply:
             len(parts),
             prompt.tokens if prompt else 0,
             prompt.reused if prompt else 0,
+            queued[1],
+            queued[0],
         )
         self.report = check_reply(self.text, self.checks)
         if self.on_complete is not None:

@@ -44,6 +44,9 @@ class Settings:
     openai_api_key: str = field(default="", repr=False)
     openai_base_url: str = ""
     openai_model: str = "gpt-4o-mini"
+    # Requests the server decodes at once (llama.cpp's --parallel); more wait in the app's own
+    # line, first come first served, each told its place. 0: send every request at once.
+    server_slots: int = 0
     # An optional LLM judge that rates each reply after it has streamed: an offline pack's name
     # (qwen2.5-coder-1.5b runs it on this machine) or a model on an OpenAI-compatible server.
     judge_model: str = ""

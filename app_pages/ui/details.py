@@ -17,7 +17,8 @@ ACTION_WORDS = {
 
 
 def reply_caption(data: dict | ReplyRecord) -> str:
-    """The model, the first token (and how much of the prompt came from the cache), speed."""
+    """The model, the first token (its time in line for the model, and how much of the prompt
+    came from the cache), speed."""
     reply = ReplyRecord.of(data)
     stats = reply.stats
     if stats is None:
@@ -27,8 +28,14 @@ def reply_caption(data: dict | ReplyRecord) -> str:
         if stats.reused_tokens > 0
         else ""
     )
+    queued = (
+        f", {stats.queued_s:.1f} s of it in line behind {stats.queued_behind} other "
+        f"request{'s' if stats.queued_behind != 1 else ''}"
+        if stats.queued_behind
+        else ""
+    )
     return (
-        f"{reply.model} · first token {stats.first_token_s:.2f} s{cached} · "
+        f"{reply.model} · first token {stats.first_token_s:.2f} s{queued}{cached} · "
         f"{stats.total_s:.1f} s in all · {stats.chunks_per_s:.1f} tokens/s"
     )
 

@@ -9,6 +9,7 @@ import streamlit as st
 
 from app_pages.ui.details import plain, show_details
 from personalab import PersonaLabError, Reply
+from personalab.models import turns
 from personalab.text.safe import safe_markdown
 
 T = TypeVar("T")
@@ -31,9 +32,10 @@ def stream(reply: Reply | None, details: bool = True) -> dict | None:
         return None
     shown, text = st.empty(), ""
     try:
-        for chunk in reply:  # untrusted text: made safe before it is ever rendered
-            text += chunk
-            shown.markdown(safe_markdown(text) + " ▌")
+        with turns.listening(lambda place: in_line(shown, place)):
+            for chunk in reply:  # untrusted text: made safe before it is ever rendered
+                text += chunk
+                shown.markdown(safe_markdown(text) + " ▌")
     except PersonaLabError as exc:
         shown.empty()
         st.error(f"No reply: {plain(str(exc))}", icon=":material/error:")
@@ -51,6 +53,15 @@ def stream(reply: Reply | None, details: bool = True) -> dict | None:
     if details:
         show_details(data)
     return data
+
+
+def in_line(where, place: turns.Place | None) -> None:
+    """Where this request stands in line for the model (other sessions hold it), or nothing
+    once its turn has come."""
+    if place is None:
+        where.empty()
+    else:
+        where.info(f"Waiting for the model: {place.describe()}.", icon=":material/hourglass_top:")
 
 
 def await_judge(replies: list[Reply]) -> None:

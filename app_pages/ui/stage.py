@@ -73,6 +73,8 @@ def stream_replies(
         body = bodies[event.column]
         if event.kind == "waiting":
             body.caption(":material/hourglass_top: Waiting for the model…")
+        elif event.kind == "in_line":
+            body.info(f"Waiting for the model: {event.text}.", icon=":material/hourglass_top:")
         elif event.kind == "started":
             body.caption(":material/more_horiz: Thinking…")
         elif event.kind == "chunk":

@@ -73,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--packs", default="", help="models, facts-llm, poison: only these packs (a,b)"
     )
+    bench.add_argument("--sessions", type=int, default=20, help="room: browser sessions at once")
     bench.add_argument("--json", action="store_true", help="print the figures as JSON")
     bench.set_defaults(run=_bench)
     return parser
@@ -95,6 +96,7 @@ BENCHES = (
     "facts-llm",  # not part of "all": LLM fact extraction with each Qwen pack (~40 min)
     "facts-real",  # not part of "all": extractors on hand-labelled LoCoMo turns (--packs: LLMs)
     "poison",  # not part of "all": injections planted in memories, facts, cards (2 packs, ~1 h)
+    "room",  # not part of "all": --sessions browsers on one app, then on llama.cpp's server
 )
 
 
@@ -127,4 +129,7 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
 
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     packs = tuple(p.strip() for p in args.packs.split(",") if p.strip())
-    return run(settings, args.what, sizes, args.queries, args.data, args.split, args.json, packs)
+    return run(
+        settings, args.what, sizes, args.queries, args.data, args.split, args.json, packs,
+        args.sessions,
+    )  # fmt: skip

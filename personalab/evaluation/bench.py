@@ -128,6 +128,7 @@ def run(
     split: str,
     as_json: bool,
     packs: tuple[str, ...] = (),
+    sessions: int = 20,
 ) -> int:
     """Run one benchmark or all; figures to stdout (JSON with --json), progress to stderr."""
     data = data or Path(os.environ.get("PERSONALAB_LOCOMO", LOCOMO))
@@ -199,6 +200,10 @@ def run(
 
         chosen = packs or tuple(dict.fromkeys((settings.model, bench_poison.STRONGER)))
         figures["poison"] = bench_poison.run(embedder, settings, chosen, split, log)
+    if what == "room":
+        from personalab.evaluation import bench_room
+
+        figures["room"] = bench_room.run(settings, sessions, log)
     if what == "facts-llm":
         figures["facts_llm"] = bench_facts.llm_packs(embedder, settings, split, packs, log)
     if what in ("all", "app"):
@@ -255,6 +260,11 @@ def report(figures: dict) -> None:
         from personalab.evaluation.bench_poison import lines as poison_lines
 
         print("\n" + "\n".join(poison_lines(figures["poison"])))
+    if "room" in figures:
+        from personalab.evaluation.bench_room import lines as room_lines
+
+        print(f"\na room of {figures['room']['sessions']} browser sessions on one app")
+        print("\n".join(room_lines(figures["room"])))
     if "defaults" in figures:
         print("\nsampling and prompt layout, personalized replies on the dev probes")
         print(

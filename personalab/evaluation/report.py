@@ -7,7 +7,7 @@ import shutil
 import time
 from pathlib import Path
 
-from personalab.evaluation import bench_facts, bench_judge, bench_poison, group_eval
+from personalab.evaluation import bench_facts, bench_judge, bench_poison, bench_room, group_eval
 from personalab.evaluation.locomo import DRAGON, KS
 from personalab.stage.votes import wilson
 
@@ -354,6 +354,7 @@ SECTIONS = (  # (heading, the bench parts it shows)
     ("Model speed and app start", ("speed", "app")),
     ("Offline judge", ("judge",)),
     ("Poisoned memories, facts and cards", ("poison",)),
+    ("A room of users: 20 browser sessions on one app", ("room",)),
 )
 SECTION_WRITERS = {
     "locomo": _locomo,
@@ -377,5 +378,10 @@ SECTION_WRITERS = {
         "```",
         *bench_poison.lines(f),
         "```",
+    ],  # fmt: skip
+    "room": lambda path, f: [
+        _source(path, "make llama-server && python -m personalab bench room"),
+        "",
+        *bench_room.lines(f),
     ],  # fmt: skip
 }

@@ -86,13 +86,30 @@ def chroma_server(data: Path, token: str, port: int = 0) -> Iterator[tuple[str, 
 @contextlib.contextmanager
 def serve_app(env: dict[str, str] | None = None, timeout_s: float = 120) -> Iterator[str]:
     """Run `streamlit run app.py` on a free loopback port; yield its URL once healthy."""
+    with app_process(env, timeout_s) as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def app_process(
+    env: dict[str, str] | None = None, timeout_s: float = 120
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """serve_app(), yielding the URL and the server's process (to measure its memory)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     args = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
     args += ["--server.headless", "true", "--server.address", "127.0.0.1"]
     args += ["--browser.gatherUsageStats", "false"]
-    with running(args, f"{url}_stcore/health", {**os.environ, **(env or {})}, timeout_s):
-        yield url
+    with running(args, f"{url}_stcore/health", {**os.environ, **(env or {})}, timeout_s) as proc:
+        yield url, proc
+
+
+def peak_rss_mb(pid: int) -> float:
+    """A live process's peak resident memory so far (VmHWM), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def launch_chromium(playwright):

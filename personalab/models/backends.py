@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Protocol
 from urllib.parse import urlparse
 
 from personalab.errors import BackendError, PersonaLabError
-from personalab.models import packs
+from personalab.models import packs, turns
 from personalab.models.steering import sequence_ban
 from personalab.settings import PREFIX_CACHE_MB
 from personalab.text.redaction import redact
@@ -121,7 +120,8 @@ def _counting_llama(base: type) -> type:
 
 
 class EmbeddedBackend:
-    """A GGUF model run in-process by llama.cpp; one generation at a time (guarded by a lock)."""
+    """A GGUF model run in-process by llama.cpp; one generation at a time, first come first
+    served (its turnstile tells each waiting request its place)."""
 
     is_local = True
     steers = True
@@ -164,7 +164,7 @@ class EmbeddedBackend:
         self.name = name or (path.stem if gguf_path else "SmolLM2-135M-Instruct (bundled, offline)")
         self.path = path
         self.context_window = n_ctx
-        self._lock = threading.Lock()
+        self.turns = turns.Turnstile()  # shared by every session of the process
         self._counts: dict[str, int] = {}
 
     @property
@@ -179,7 +179,7 @@ class EmbeddedBackend:
         return self._llama.prompt_stats
 
     def stream(self, messages: list[ChatMessage], options: GenerationOptions) -> Iterator[str]:
-        with self._lock:
+        with self.turns.turn():
             self._llama.awaiting_prompt = True
             try:
                 chunks = self._llama.create_chat_completion(
@@ -247,6 +247,7 @@ class OpenAIBackend:
         timeout_s: float = 60.0,
         max_retries: int = 2,
         context_window: int = 8192,
+        slots: int = 0,
     ):
         import openai
 
@@ -262,6 +263,8 @@ class OpenAIBackend:
         self.model = model
         self.base_url = base_url or "https://api.openai.com/v1"
         self.context_window = context_window
+        # with slots: one line per server for every session, each waiter told its place
+        self.turns = turns.for_server(self.base_url, slots) if slots > 0 else None
         self._client = openai.OpenAI(
             # Local servers ignore the key, but the client insists on one.
             api_key=api_key or "not-needed",
@@ -271,6 +274,13 @@ class OpenAIBackend:
         )
 
     def stream(self, messages: list[ChatMessage], options: GenerationOptions) -> Iterator[str]:
+        if self.turns is None:
+            yield from self._stream(messages, options)
+            return
+        with self.turns.turn():
+            yield from self._stream(messages, options)
+
+    def _stream(self, messages: list[ChatMessage], options: GenerationOptions) -> Iterator[str]:
         import openai
 
         opened, chunks = False, 0

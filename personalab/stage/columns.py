@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from personalab.errors import PersonaLabError
+from personalab.models import turns
 from personalab.reply import Reply
 
 
@@ -16,8 +17,8 @@ class Event:
     """Something that happened to one column: it started, got text, finished, or failed."""
 
     column: int
-    kind: str  # waiting | started | chunk | done | error
-    text: str = ""
+    kind: str  # waiting | in_line | started | chunk | done | error
+    text: str = ""  # a chunk, an error, or (in_line) where the column stands for the model
 
 
 def stream_columns(replies: list[Reply], concurrent: bool) -> Iterator[Event]:
@@ -32,6 +33,10 @@ def stream_columns(replies: list[Reply], concurrent: bool) -> Iterator[Event]:
     turn = threading.Lock() if not concurrent else None
 
     def run(index: int, reply: Reply) -> None:
+        def in_line(place: turns.Place | None) -> None:
+            if place is not None:  # other sessions hold the model
+                events.put(Event(index, "in_line", place.describe()))
+
         try:
             if turn is not None:
                 events.put(Event(index, "waiting"))
@@ -40,10 +45,11 @@ def stream_columns(replies: list[Reply], concurrent: bool) -> Iterator[Event]:
                 if stop.is_set():  # the reader left while this column waited its turn
                     return
                 events.put(Event(index, "started"))
-                for chunk in reply:
-                    if stop.is_set():
-                        return
-                    events.put(Event(index, "chunk", chunk))
+                with turns.listening(in_line):
+                    for chunk in reply:
+                        if stop.is_set():
+                            return
+                        events.put(Event(index, "chunk", chunk))
                 events.put(Event(index, "done"))
             finally:
                 if turn is not None:

@@ -55,6 +55,8 @@ class StatsView(_View):
     chunks_per_s: float = 0.0
     prompt_tokens: int = 0
     reused_tokens: int = 0
+    queued_s: float = 0.0
+    queued_behind: int = 0
 
 
 class CheckSpec(_View):

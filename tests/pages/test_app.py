@@ -1,6 +1,7 @@
 """Every page through Streamlit's AppTest, with the real engine, models and Chroma underneath."""
 
 import shutil
+import threading
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -321,3 +322,33 @@ def test_a_full_disk_is_reported_on_the_chat_page_and_nothing_said_is_lost(isola
         assert said == ["I am allergic to peanuts.", "What should I pack for lunch?"]
         assert at.chat_message[-1].name == "assistant" and at.chat_message[-1].markdown
         filler.unlink()
+
+
+def test_a_reply_that_waited_for_the_busy_model_says_how_long_and_behind_whom():
+    """Another session holds the one in-process model: the message waits its turn (the page
+    shows its place while it waits), then the reply comes and its details say it was in line."""
+    from app_pages.ui import resources
+    from personalab.settings import Settings
+
+    s = Settings.load()
+    at = start()
+    backend = resources._offline_backend(s.model, s.gguf_path, s.n_ctx, s.n_threads)
+    held, release = threading.Event(), threading.Event()
+
+    def other_session() -> None:
+        with backend.turns.turn():
+            held.set()
+            release.wait(300)
+
+    def free_once_in_line() -> None:
+        while backend.turns.waiting < 1 and not release.wait(0.05):
+            pass
+        release.set()
+
+    threading.Thread(target=other_session, daemon=True).start()
+    assert held.wait(60)
+    threading.Thread(target=free_once_in_line, daemon=True).start()
+    at = send(at, "chat_message", "What should I revise tonight?")
+    assert at.chat_message[-1].name == "assistant" and at.chat_message[-1].markdown
+    caption = at.chat_message[-1].expander[0].caption[0].value
+    assert "in line behind 1 other request" in caption, caption
