@@ -13,7 +13,7 @@ LLAMA_SRC := .cache/llama-src
 # machine into this folder (outside the clone), then installed from it.
 LLAMA_WHEELS := $(HOME)/.cache/personalab/wheels/llama-cpp-python-$(LLAMA_VERSION)-portable
 
-.PHONY: run test quick lint format bench browser clean llama-server model models
+.PHONY: run room test quick lint format bench browser clean llama-server model models
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,23 @@ models: $(STAMP)
 	$(BIN)/python -m personalab models install --all
 
 run: $(STAMP) model
+	$(BIN)/streamlit run app.py --server.headless true --server.address 127.0.0.1 \
+		--server.port $(PORT) --browser.gatherUsageStats false
+
+# A room (a workshop on one machine): llama.cpp's own server decodes SLOTS replies at once
+# (the pack in use, on 127.0.0.1 only), and the app sends it at most that many; the rest wait in
+# the app's line, each page shown its place. Stopping the app stops the server.
+SLOTS ?= 4
+LLAMA_PORT ?= 8502
+room: $(STAMP) model $(LLAMA_SERVER)
+	@gguf=$$($(BIN)/python -m personalab models install) && name=$$(basename "$$gguf" .gguf) && \
+	$(LLAMA_SERVER) -m "$$gguf" --host 127.0.0.1 --port $(LLAMA_PORT) --parallel $(SLOTS) \
+		-c $$(( $(SLOTS) * 2048 )) --log-disable >/dev/null 2>&1 & server=$$!; \
+	trap 'kill $$server 2>/dev/null' EXIT INT TERM; \
+	until $(BIN)/python -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$(LLAMA_PORT)/v1/models')" 2>/dev/null; do \
+		kill -0 $$server 2>/dev/null || { echo "llama.cpp's server did not start"; exit 1; }; sleep 1; done; \
+	PERSONALAB_BACKEND=openai PERSONALAB_OPENAI_BASE_URL=http://127.0.0.1:$(LLAMA_PORT)/v1 \
+	PERSONALAB_OPENAI_MODEL="$$name" PERSONALAB_OPENAI_API_KEY=none PERSONALAB_SERVER_SLOTS=$(SLOTS) \
 	$(BIN)/streamlit run app.py --server.headless true --server.address 127.0.0.1 \
 		--server.port $(PORT) --browser.gatherUsageStats false
 

@@ -10,7 +10,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-NOTIFY_EVERY_S = 1.0  # how often a waiter hears its place again (and may be stopped)
+NOTIFY_EVERY_S = 2.0  # how often a waiter hears its place again (and may be stopped)
 HISTORY = 20  # recent turns whose mean length estimates the wait
 
 
@@ -60,6 +60,7 @@ class Turnstile:
         self._since: dict[int, float] = {}  # holder ticket -> when its turn began
         self._lengths: deque[float] = deque(maxlen=HISTORY)
         self._waits = threading.local()  # per thread: the last turn's (ahead on arrival, wait)
+        self._depth = threading.local()  # per thread: turns it holds, nested
 
     @property
     def waiting(self) -> int:
@@ -83,7 +84,16 @@ class Turnstile:
 
     @contextlib.contextmanager
     def turn(self) -> Iterator[None]:
-        """Hold the model for the block, after everyone who came before."""
+        """Hold the model for the block, after everyone who came before. A thread that holds
+        it already goes straight on (the guard holds it across a reply's attempts, so a retry
+        is never sent to the back of the line)."""
+        if getattr(self._depth, "n", 0):
+            self._depth.n += 1
+            try:
+                yield
+            finally:
+                self._depth.n -= 1
+            return
         listeners = _listeners.get()
         arrived = time.monotonic()
         with self._cond:
@@ -111,9 +121,11 @@ class Turnstile:
         except BaseException:
             self._leave(ticket, held=False)
             raise
+        self._depth.n = 1
         try:
             yield
         finally:
+            self._depth.n = 0
             self._leave(ticket, held=True)
 
     def _holds(self, ticket: int) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -116,28 +117,33 @@ def guarded(
     if policy.steer and backend.steers and rules:
         log.steered = avoid_words(rules)
         options = replace(options, avoid=log.steered)
-    start = time.perf_counter()
+    start = None  # the first chunk: time spent waiting in line for the model is not counted
     current = list(messages)
-    for attempt in range(policy.max_attempts):
-        final = attempt == policy.max_attempts - 1
-        final = final or time.perf_counter() - start > policy.time_budget_s
-        began, text, stopped = time.perf_counter(), "", False
-        stream = backend.stream(current, options)
-        try:
-            for chunk in stream:
-                text += chunk
-                yield chunk
-                if final or not rules or not ends_sentence(chunk):
-                    continue
-                if not check_reply(text, rules).passed:
-                    stopped = True
-                    break
-        finally:
-            stream.close()
-        report = check_reply(text.strip(), checks)
-        log.attempts.append(Attempt(text.strip(), report, time.perf_counter() - began, stopped))
-        failures = [r.detail for r in report.failures if r.check in rules]
-        if not failures or final:
-            return
-        yield f"\n\n*[guard: that attempt {'; '.join(failures)}; trying again]*\n\n"
-        current = messages[:-1] + [feedback(messages[-1], failures, rules)]
+    # A one-at-a-time model is held across the attempts: a retry keeps the reply's place.
+    line = getattr(backend, "turns", None)
+    with line.turn() if line is not None else contextlib.nullcontext():
+        for attempt in range(policy.max_attempts):
+            final = attempt == policy.max_attempts - 1
+            spent = time.perf_counter() - start if start is not None else 0.0
+            final = final or spent > policy.time_budget_s
+            began, text, stopped = time.perf_counter(), "", False
+            stream = backend.stream(current, options)
+            try:
+                for chunk in stream:
+                    start = start or time.perf_counter()
+                    text += chunk
+                    yield chunk
+                    if final or not rules or not ends_sentence(chunk):
+                        continue
+                    if not check_reply(text, rules).passed:
+                        stopped = True
+                        break
+            finally:
+                stream.close()
+            report = check_reply(text.strip(), checks)
+            log.attempts.append(Attempt(text.strip(), report, time.perf_counter() - began, stopped))
+            failures = [r.detail for r in report.failures if r.check in rules]
+            if not failures or final:
+                return
+            yield f"\n\n*[guard: that attempt {'; '.join(failures)}; trying again]*\n\n"
+            current = messages[:-1] + [feedback(messages[-1], failures, rules)]

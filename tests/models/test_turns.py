@@ -153,3 +153,16 @@ def test_every_session_talking_to_one_server_shares_one_line():
     one, two = OpenAIBackend("m", base_url=url, slots=4), OpenAIBackend("m", base_url=url, slots=4)
     assert one.turns is two.turns and one.turns.capacity == 4
     assert OpenAIBackend("m", base_url=url).turns is None  # no slots set: no line
+
+
+def test_a_thread_that_holds_the_turn_goes_straight_on_when_it_asks_again():
+    """The guard holds the model across a reply's attempts; each attempt's own request for a
+    turn must not wait behind the room (or for itself)."""
+    gate, order, heard = Turnstile(), [], {}
+    with gate.turn():
+        waiting = queue_up(gate, "waiting", order, heard)
+        with gate.turn():  # would wait forever if it queued behind "waiting"
+            order.append("retry")
+        assert gate.waiting == 1
+    waiting.join(WAIT_S)
+    assert order == ["retry", "waiting"]
