@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from collections.abc import Iterator
@@ -22,49 +23,66 @@ class Event:
 
 
 def stream_columns(replies: list[Reply], concurrent: bool) -> Iterator[Event]:
-    """Events of every reply, as they happen; each reply streams in its own thread.
+    """Events of every reply, as they happen.
 
-    With a backend that serves one request at a time the replies run one after another
-    (each column says "waiting" until its turn); otherwise all start at once. A failure ends
-    only its own column. Leaving the loop early stops the remaining work.
+    With a backend that serves several requests at once, each reply streams in its own
+    thread. With one that serves one at a time, they run one after another in one thread that
+    holds the model's line throughout, so the later columns keep the compare's place instead
+    of queueing again behind everyone else (each column says "waiting" until its turn). A
+    failure ends only its own column. Leaving the loop early stops the remaining work.
     """
     events: queue.Queue[Event | None] = queue.Queue()
     stop = threading.Event()
-    turn = threading.Lock() if not concurrent else None
 
-    def run(index: int, reply: Reply) -> None:
-        def in_line(place: turns.Place | None) -> None:
-            if place is not None:  # other sessions hold the model
-                events.put(Event(index, "in_line", place.describe()))
-
+    def one(index: int, reply: Reply) -> None:
         try:
-            if turn is not None:
-                events.put(Event(index, "waiting"))
-                turn.acquire()
-            try:
-                if stop.is_set():  # the reader left while this column waited its turn
+            if stop.is_set():  # the reader left while this column waited its turn
+                return
+            events.put(Event(index, "started"))
+            for chunk in reply:
+                if stop.is_set():
                     return
-                events.put(Event(index, "started"))
-                with turns.listening(in_line):
-                    for chunk in reply:
-                        if stop.is_set():
-                            return
-                        events.put(Event(index, "chunk", chunk))
-                events.put(Event(index, "done"))
-            finally:
-                if turn is not None:
-                    turn.release()
+                events.put(Event(index, "chunk", chunk))
+            events.put(Event(index, "done"))
         except PersonaLabError as exc:
             events.put(Event(index, "error", str(exc)))
         except Exception as exc:  # one broken column must not take the others down
             events.put(Event(index, "error", f"{type(exc).__name__}: {exc}"))
+
+    def in_line(index: int) -> turns.Listener:
+        def heard(place: turns.Place | None) -> None:
+            if place is not None:  # other sessions hold the model
+                events.put(Event(index, "in_line", place.describe()))
+
+        return heard
+
+    def alone(index: int, reply: Reply) -> None:
+        try:
+            with turns.listening(in_line(index)):
+                one(index, reply)
         finally:
             events.put(None)
 
-    threads = [
-        threading.Thread(target=run, args=(i, r), daemon=True, name=f"column-{i}")
-        for i, r in enumerate(replies)
-    ]
+    def in_turn() -> None:
+        line = getattr(replies[0].backend, "turns", None) if replies else None
+        try:
+            for index in range(len(replies)):
+                events.put(Event(index, "waiting"))
+            with turns.listening(in_line(0)), line.turn() if line else contextlib.nullcontext():
+                for index, reply in enumerate(replies):
+                    one(index, reply)
+        except Exception as exc:  # the line itself failed: say so in the first column
+            events.put(Event(0, "error", f"{type(exc).__name__}: {exc}"))
+        finally:
+            events.put(None)
+
+    if concurrent:
+        threads = [
+            threading.Thread(target=alone, args=(i, r), daemon=True, name=f"column-{i}")
+            for i, r in enumerate(replies)
+        ]
+    else:
+        threads = [threading.Thread(target=in_turn, daemon=True, name="columns")]
     for thread in threads:
         thread.start()
     finished = 0
