@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import re
 import shutil
 import statistics
 import tempfile
@@ -104,6 +105,16 @@ async def _exchange(page, kind: str, n: int, text: str, placeholder: str) -> dic
         await asyncio.sleep(POLL_S)
     else:
         row["errors"] = [f"no finished reply after {EXCHANGE_TIMEOUT_S:.0f} s"]
+    return compact(row)
+
+
+def compact(row: dict) -> dict:
+    """The places in line a row saw, as how many, the first and the last (the full list runs
+    to hundreds), and the wait the first one estimated."""
+    lines = [x.removeprefix("hourglass_top") for x in row.pop("lines")]  # the icon's name
+    estimate = next((re.search(r"about (\d+) s", x) for x in lines if "about" in x), None)
+    row["places"] = {"shown": len(lines), "first": lines[0], "last": lines[-1]} if lines else None
+    row["first_estimate_s"] = int(estimate.group(1)) if estimate else None
     return row
 
 
@@ -143,7 +154,8 @@ def _brief(row: dict) -> str:
     if row["errors"]:
         return f"error: {row['errors'][0][:120]}"
     first, done = row["first_s"], row["done_s"]
-    return f"first {first:.1f} s, done {done:.1f} s, places shown {len(row['lines'])}"
+    shown = row["places"]["shown"] if row["places"] else 0
+    return f"first {first:.1f} s, done {done:.1f} s, place in line shown {shown} times"
 
 
 async def _room(url: str, sessions: int, log: Callable[[str], None]) -> list[dict]:
@@ -206,15 +218,26 @@ def summarize(results: list[dict], peak_mb: float, wall_s: float) -> dict:
         "errors": [e for r in rows for e in r["errors"]],
         "first_s": _quantiles([r["first_s"] for r in ok]),
         "done_s": _quantiles([r["done_s"] for r in ok]),
-        "waited_with_place_shown": sum(1 for r in ok if r["lines"]),
-        "waited_long_without_place": sum(1 for r in ok if not r["lines"] and r["first_s"] > 30),
-        "last_place_texts": sorted({r["lines"][0] for r in ok if r["lines"]})[:5],
+        "waited_with_place_shown": sum(1 for r in ok if r["places"]),
+        "waited_long_without_place": sum(1 for r in ok if not r["places"] and r["first_s"] > 30),
+        "place_examples": sorted({r["places"]["first"] for r in ok if r["places"]})[:5],
+        # how the wait a page first showed compares with the wait it had (1: exact)
+        "actual_over_estimate": _quartiles(
+            [r["first_s"] / r["first_estimate_s"] for r in ok if r["first_estimate_s"]]
+        ),
         "lost_messages": lost,
         "mixed_sessions": mixed,  # sessions that saw another's text
         "off_machine_requests": sorted({u for s in results for u in s["away"]}),
         "peak_rss_mb": round(peak_mb),
         "wall_s": round(wall_s, 1),
     }
+
+
+def _quartiles(values: list[float]) -> dict | None:
+    if len(values) < 2:
+        return None
+    q1, q2, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return {"q1": round(q1, 2), "median": round(q2, 2), "q3": round(q3, 2), "n": len(values)}
 
 
 def _quantiles(values: list[float]) -> dict:
@@ -278,12 +301,13 @@ def lines(out: dict) -> list[str]:
     text = [
         f"{out['sessions']} browser sessions at once on one app, {out['model']}, "
         f"{out['max_tokens']} tokens at most per reply; each session sends {len(MESSAGES)} "
-        "chat messages, then one two-column compare. Times are from the key press, in the browser.",
+        "chat messages, then one two-column compare. Times are from the key press, in the browser "
+        "(one headless chromium, its processes at the lowest CPU priority on the app's 2 cores).",
         "",
         "| served by | finished | first token p50 / p95 | done p50 / p95 | errors "
         "| waits that showed a place in line | lost messages | mixed sessions "
-        "| off-machine requests | peak RSS | the room took |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| off-machine requests | peak RSS | the room took | actual wait / first estimate |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for key, label in (
         ("in_process", "in-process model, one reply at a time, first come first served"),
@@ -296,6 +320,10 @@ def lines(out: dict) -> list[str]:
                 f"{first['p95']} s | {done['p50']} s / {done['p95']} s | {len(r['errors'])} "
                 f"| {r['waited_with_place_shown']} | {r['lost_messages']} | {r['mixed_sessions']} "
                 f"| {len(r['off_machine_requests'])} | {r['peak_rss_mb']} MiB "
-                f"| {r['wall_s'] / 60:.1f} min |"
+                f"| {r['wall_s'] / 60:.1f} min | {_ratio(r.get('actual_over_estimate'))} |"
             )
     return text
+
+
+def _ratio(q: dict | None) -> str:
+    return f"median {q['median']} (quartiles {q['q1']}-{q['q3']})" if q else "-"
