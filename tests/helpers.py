@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from personalab.models.backends import ChatMessage, GenerationOptions
+from personalab.models.turns import Turnstile
 
 
 class ScriptedBackend:
@@ -52,6 +53,51 @@ class ScriptedBackend:
     def count_tokens(self, text: str) -> int:
         """A word count stands in for a tokenizer."""
         return len(text.split())
+
+
+WAIT_S = 30  # generous bound for another thread to get somewhere; never reached when right
+
+
+def until(condition, what: str) -> None:
+    """Wait (bounded) for another thread to get somewhere."""
+    pause = threading.Event()
+    for _ in range(WAIT_S * 20):
+        if condition():
+            return
+        pause.wait(0.05)
+    pytest.fail(f"timed out waiting until {what}")
+
+
+class LinedBackend(ScriptedBackend):
+    """A scripted one-at-a-time model whose every stream takes a turn in a real line. Its
+    first stream holds the model after its first chunk until another session (start one with
+    `other_session`) is in line; `order` records who had the model: "model" or "other"."""
+
+    def __init__(self, *replies: list[str]):
+        super().__init__(*replies)
+        self.turns = Turnstile()
+        self.order: list[str] = []
+
+    def stream(self, messages: list[ChatMessage], options: GenerationOptions) -> Iterator[str]:
+        with self.turns.turn():
+            self.order.append("model")
+            first = len(self.order) == 1
+            for chunk in super().stream(messages, options):
+                yield chunk
+                if first:
+                    until(lambda: self.turns.waiting, "the other session is in line")
+                    first = False
+
+    def other_session(self) -> threading.Thread:
+        """Another session's request for the model, started now."""
+
+        def take_turn() -> None:
+            with self.turns.turn():
+                self.order.append("other")
+
+        thread = threading.Thread(target=take_turn, daemon=True)
+        thread.start()
+        return thread
 
 
 class FaultServer:

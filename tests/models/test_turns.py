@@ -6,18 +6,7 @@ import pytest
 
 from personalab.models import turns
 from personalab.models.turns import Place, Turnstile
-
-WAIT_S = 30  # generous bound for a thread to arrive; never reached when the code is right
-
-
-def until(condition, what: str) -> None:
-    """Wait (bounded) for another thread to get somewhere."""
-    done = threading.Event()
-    for _ in range(WAIT_S * 20):
-        if condition():
-            return
-        done.wait(0.05)
-    pytest.fail(f"timed out waiting until {what}")
+from tests.helpers import WAIT_S, until
 
 
 class Holder:

@@ -1,12 +1,9 @@
 """The guard's stop-and-retry logic on fixed model texts (a scripted backend replays them)."""
 
-import threading
-
 from personalab import ChatMessage, GenerationOptions
-from personalab.models.turns import Turnstile
 from personalab.replies.checks import Check
 from personalab.replies.guard import GuardLog, GuardPolicy, avoid_words, guarded
-from tests.helpers import ScriptedBackend
+from tests.helpers import LinedBackend, ScriptedBackend
 
 VEGAN = Check("She is strictly vegan.", forbid=("meat", "dairy"))
 SHORT = Check("Short answers.", max_words=5)
@@ -98,39 +95,14 @@ def test_a_steering_backend_is_told_every_forbidden_form():
     assert plain.calls[0][1].avoid == ()
 
 
-class LinedBackend(ScriptedBackend):
-    """A scripted one-at-a-time model: each reply takes a turn in a real line."""
-
-    def __init__(self, *replies):
-        super().__init__(*replies)
-        self.turns = Turnstile()
-        self.order: list[str] = []
-
-    def stream(self, messages, options):
-        with self.turns.turn():
-            self.order.append("attempt")
-            yield from super().stream(messages, options)
-
-
 def test_a_retry_keeps_the_replys_place_in_line():
     """Another session joins the line while the first attempt streams: the guard's retry of
     that reply is served before it, not sent to the back (in a room, behind everyone)."""
     backend = LinedBackend(["Grilled ", "chicken."], ["Lentil curry."])
-    other = threading.Thread(target=lambda: _take_turn(backend), daemon=True)
-    log, text = GuardLog(), ""
+    log, text, other = GuardLog(), "", None
     for chunk in guarded(backend, MESSAGES, OPTIONS, [VEGAN], PATIENT, log):
         text += chunk
-        if not other.is_alive() and chunk == "Grilled ":  # the first attempt holds the model
-            other.start()
-            for _ in range(600):  # until the other request is in line (bounded)
-                if backend.turns.waiting:
-                    break
-                threading.Event().wait(0.05)
+        other = other or backend.other_session()  # while the first attempt holds the model
     other.join(30)
-    assert backend.order == ["attempt", "attempt", "other"]
+    assert backend.order == ["model", "model", "other"]
     assert text.endswith("Lentil curry.")
-
-
-def _take_turn(backend: LinedBackend) -> None:
-    with backend.turns.turn():
-        backend.order.append("other")

@@ -5,11 +5,10 @@ import threading
 
 from personalab import ChatMessage, ColumnKind, GenerationOptions
 from personalab.errors import BackendError
-from personalab.models.turns import Turnstile
 from personalab.prompts import PromptPlan
 from personalab.reply import Reply
 from personalab.stage.columns import stream_columns
-from tests.helpers import ScriptedBackend
+from tests.helpers import LinedBackend, ScriptedBackend
 
 PLAN = PromptPlan(ColumnKind.GENERIC, [ChatMessage("user", "Hi")])
 OPTIONS = GenerationOptions(max_tokens=8)
@@ -75,39 +74,13 @@ def test_every_chunk_arrives_in_order_for_its_column():
     assert "".join(e.text for e in events if e.kind == "chunk") == "abc"
 
 
-class Lined(ScriptedBackend):
-    """A scripted one-at-a-time model whose replies each take a turn in a real line."""
-
-    def __init__(self, *replies):
-        super().__init__(*replies)
-        self.turns = Turnstile()
-        self.order: list[str] = []
-
-    def stream(self, messages, options):
-        with self.turns.turn():
-            self.order.append("column")
-            first = len(self.order) == 1
-            for chunk in super().stream(messages, options):
-                yield chunk
-                for _ in range(600 if first else 0):  # the first column holds on until the
-                    if self.turns.waiting:  # other session is in line (bounded)
-                        break
-                    threading.Event().wait(0.05)
-                first = False
-
-
 def test_the_later_columns_keep_the_compares_place_in_line():
     """Another session joins the line while the first column streams: the second column is
     served before it, not sent to the back of the room's line."""
-    backend = Lined(["a", "b"], ["c", "d"])
-
-    def other_session() -> None:
-        with backend.turns.turn():
-            backend.order.append("other")
-
-    other = threading.Thread(target=other_session, daemon=True)
+    backend = LinedBackend(["a", "b"], ["c", "d"])
+    other = None
     for event in stream_columns(replies(backend), concurrent=False):
-        if event.kind == "chunk" and not other.is_alive() and event.text == "a":
-            other.start()
+        if event.kind == "chunk":
+            other = other or backend.other_session()  # while the first column holds the model
     other.join(30)
-    assert backend.order == ["column", "column", "other"]
+    assert backend.order == ["model", "model", "other"]
