@@ -13,14 +13,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from personalab.evaluation.bench_stage import LLAMA_SERVER
 from personalab.evaluation.serving import (
     CHROMIUM,
     CHROMIUM_ARGS,
+    LLAMA_SERVER,
     app_process,
-    free_port,
+    llama_server,
     peak_rss_mb,
-    running,
 )
 from personalab.models import packs
 from personalab.settings import Settings
@@ -275,11 +274,7 @@ def run(settings: Settings, sessions: int, log: Callable[[str], None]) -> dict:
         if not LLAMA_SERVER.is_file():
             log(f"no llama.cpp server at {LLAMA_SERVER}: run `make llama-server`")
             return out
-        port = free_port()
-        api = f"http://127.0.0.1:{port}/v1"
-        args = [str(LLAMA_SERVER), "-m", str(gguf), "--host", "127.0.0.1", "--port", str(port)]
-        args += ["--parallel", str(SLOTS), "-c", str(SLOTS * settings.n_ctx), "-t", "2"]
-        with running(args, f"{api}/models") as server:
+        with llama_server(gguf, SLOTS, settings.n_ctx) as (api, server):
             env = {
                 **base,
                 "PERSONALAB_MEMORY_DIR": str(folder / "server"),

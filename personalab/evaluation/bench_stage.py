@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
 import shutil
 import statistics
 import sys
@@ -16,7 +15,7 @@ import openai
 
 from personalab.embedding.embedder import Embedder
 from personalab.engine import Engine
-from personalab.evaluation.serving import ROOT, free_port, running
+from personalab.evaluation.serving import LLAMA_SERVER, llama_server
 from personalab.memory.store import MemoryStore, open_client
 from personalab.models.backends import EmbeddedBackend, OpenAIBackend, bundled_gguf_path
 from personalab.personas.library import PersonaLibrary
@@ -24,7 +23,6 @@ from personalab.prompts import ColumnKind
 from personalab.settings import Settings
 from personalab.stage.columns import stream_columns
 
-LLAMA_SERVER = Path(os.environ.get("PERSONALAB_LLAMA_SERVER", ROOT / ".cache" / "llama-server"))
 QUESTIONS = [
     "What should I cook tonight?",
     "Plan my Saturday for me.",
@@ -109,24 +107,7 @@ def run(settings: Settings, embedder: Embedder, runs: int = 5) -> dict:
     try:
         store = MemoryStore(open_client(folder), embedder)
         if LLAMA_SERVER.is_file():
-            port = free_port()
-            url = f"http://127.0.0.1:{port}/v1"
-            args = [
-                str(LLAMA_SERVER),
-                "-m",
-                str(bundled_gguf_path()),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--parallel",
-                "4",
-                "-c",
-                "8192",
-                "-t",
-                "2",
-            ]
-            with running(args, f"{url}/models"):
+            with llama_server(bundled_gguf_path(), slots=4) as (url, _):
                 backend = OpenAIBackend("smollm2", base_url=url, timeout_s=300)
                 engine = Engine(store, backend, fixed)
                 out["server"] = measure(engine, persona, True, runs)

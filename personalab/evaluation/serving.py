@@ -112,6 +112,23 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
+LLAMA_SERVER = Path(os.environ.get("PERSONALAB_LLAMA_SERVER", ROOT / ".cache" / "llama-server"))
+
+
+@contextlib.contextmanager
+def llama_server(
+    gguf: Path, slots: int, n_ctx: int = 2048
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """llama.cpp's own server (built by `make llama-server`) on a free loopback port, decoding
+    `slots` requests at once with n_ctx tokens each; yields its /v1 URL and its process."""
+    port = free_port()
+    api = f"http://127.0.0.1:{port}/v1"
+    args = [str(LLAMA_SERVER), "-m", str(gguf), "--host", "127.0.0.1", "--port", str(port)]
+    args += ["--parallel", str(slots), "-c", str(slots * n_ctx), "-t", "2"]
+    with running(args, f"{api}/models") as proc:
+        yield api, proc
+
+
 def launch_chromium(playwright):
     """Headless Debian chromium through Playwright (never a downloaded browser)."""
     return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
