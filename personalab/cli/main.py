@@ -74,6 +74,12 @@ def _parser() -> argparse.ArgumentParser:
         "--packs", default="", help="models, facts-llm, poison: only these packs (a,b)"
     )
     bench.add_argument("--sessions", type=int, default=20, help="room: browser sessions at once")
+    bench.add_argument(
+        "--served-by",
+        default="both",
+        choices=("both", "in-process", "server"),
+        help="room: the in-process model, llama.cpp's server, or both (default)",
+    )
     bench.add_argument("--json", action="store_true", help="print the figures as JSON")
     bench.set_defaults(run=_bench)
     return parser
@@ -131,5 +137,5 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
     packs = tuple(p.strip() for p in args.packs.split(",") if p.strip())
     return run(
         settings, args.what, sizes, args.queries, args.data, args.split, args.json, packs,
-        args.sessions,
+        args.sessions, args.served_by,
     )  # fmt: skip

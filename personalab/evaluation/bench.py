@@ -129,6 +129,7 @@ def run(
     as_json: bool,
     packs: tuple[str, ...] = (),
     sessions: int = 20,
+    served_by: str = "both",
 ) -> int:
     """Run one benchmark or all; figures to stdout (JSON with --json), progress to stderr."""
     data = data or Path(os.environ.get("PERSONALAB_LOCOMO", LOCOMO))
@@ -203,7 +204,7 @@ def run(
     if what == "room":
         from personalab.evaluation import bench_room
 
-        figures["room"] = bench_room.run(settings, sessions, log)
+        figures["room"] = bench_room.run(settings, sessions, log, served_by)
     if what == "facts-llm":
         figures["facts_llm"] = bench_facts.llm_packs(embedder, settings, split, packs, log)
     if what in ("all", "app"):

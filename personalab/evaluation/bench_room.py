@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from personalab.evaluation.runs import git_commit
 from personalab.evaluation.serving import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -253,24 +254,33 @@ def _measure(env: dict[str, str], sessions: int, log, server_pid: int | None = N
         wall = time.monotonic() - start
         peak = peak_rss_mb(proc.pid) + (peak_rss_mb(server_pid) if server_pid else 0.0)
     figures = summarize(results, peak, wall)
+    figures["git_commit"] = git_commit()[:7]  # a room is long: each way is measured on its own
     figures["sessions_detail"] = results
     for s in results:
         s.pop("bodies")
     return figures
 
 
-def run(settings: Settings, sessions: int, log: Callable[[str], None]) -> dict:
+def run(
+    settings: Settings, sessions: int, log: Callable[[str], None], served_by: str = "both"
+) -> dict:
     """The room served by the in-process model, then by llama.cpp's server with parallel
     slots (when `make llama-server` has built it), each on a fresh memory folder."""
-    pack = packs.PACKS[settings.model]
-    gguf = packs.model_path(pack, packs.packs_dir())
-    out: dict = {"model": pack.title, "sessions": sessions, "max_tokens": settings.max_tokens}
+    if settings.gguf_path:  # PERSONALAB_GGUF_PATH: a model file of the user's own
+        gguf, title, name = Path(settings.gguf_path), Path(settings.gguf_path).name, "local"
+    else:
+        pack = packs.PACKS[settings.model]
+        gguf, title, name = packs.model_path(pack, packs.packs_dir()), pack.title, pack.name
+    out: dict = {"model": title, "sessions": sessions, "max_tokens": settings.max_tokens}
     folder = Path(tempfile.mkdtemp(prefix="personalab-room-"))
     base = dict(os.environ)
     try:
-        env = {**base, "PERSONALAB_MEMORY_DIR": str(folder / "in-process")}
-        log(f"room of {sessions}, in-process {pack.title}")
-        out["in_process"] = _measure(env, sessions, log)
+        if served_by in ("both", "in-process"):
+            env = {**base, "PERSONALAB_MEMORY_DIR": str(folder / "in-process")}
+            log(f"room of {sessions}, in-process {title}")
+            out["in_process"] = _measure(env, sessions, log)
+        if served_by == "in-process":
+            return out
         if not LLAMA_SERVER.is_file():
             log(f"no llama.cpp server at {LLAMA_SERVER}: run `make llama-server`")
             return out
@@ -280,7 +290,7 @@ def run(settings: Settings, sessions: int, log: Callable[[str], None]) -> dict:
                 "PERSONALAB_MEMORY_DIR": str(folder / "server"),
                 "PERSONALAB_BACKEND": "openai",
                 "PERSONALAB_OPENAI_BASE_URL": api,
-                "PERSONALAB_OPENAI_MODEL": pack.name,
+                "PERSONALAB_OPENAI_MODEL": name,
                 "PERSONALAB_OPENAI_API_KEY": "none",
                 "PERSONALAB_SERVER_SLOTS": str(SLOTS),  # the rest wait in the app's line
             }
@@ -310,8 +320,9 @@ def lines(out: dict) -> list[str]:
     ):
         if r := out.get(key):
             first, done = r["first_s"], r["done_s"]
+            at = f" ({r['git_commit']})" if r.get("git_commit") else ""
             text.append(
-                f"| {label} | {r['finished']} of {r['exchanges']} | {first['p50']} s / "
+                f"| {label}{at} | {r['finished']} of {r['exchanges']} | {first['p50']} s / "
                 f"{first['p95']} s | {done['p50']} s / {done['p95']} s | {len(r['errors'])} "
                 f"| {r['waited_with_place_shown']} | {r['lost_messages']} | {r['mixed_sessions']} "
                 f"| {len(r['off_machine_requests'])} | {r['peak_rss_mb']} MiB "
