@@ -208,6 +208,19 @@ def group_reply(
     return GroupReply(group, reply, members, found, engine.judge)
 
 
+def reminder(members: list[Member]) -> str:
+    """The members' checked constraints again after the message, where a small model heeds
+    them (as for one persona), led by the answer's language when the group needs just one.
+    Only the personas' own constraints: a private fact is never repeated next to the message."""
+    rules = [f"{m.persona.name}: {c.text}" for m in members for c in m.persona.constraints
+             if c.forbid or c.language]  # fmt: skip
+    languages = {c.language for m in members for c in m.persona.constraints if c.language}
+    if len(languages) == 1:
+        (code,) = languages
+        rules.insert(0, f"Write the whole answer in {LANGUAGES.get(code, code)}.")
+    return f"\n\n(Remember: {' '.join(rules)})" if rules else ""
+
+
 def plan_prompt(
     engine: Engine,
     group: Group,
@@ -250,7 +263,7 @@ def plan_prompt(
     while recent and sum(count(t.text) for t in recent) > room:
         recent = recent[1:]  # the oldest goes first
     chat = [ChatMessage("system", system), *(ChatMessage(t.role, defang(t.text)) for t in recent)]
-    chat.append(ChatMessage("user", defang(message)))
+    chat.append(ChatMessage("user", defang(message + reminder(members))))
     facts = [f for m in members for f in m.facts]
     used = sum(count(c.content) for c in chat)
     return PromptPlan(

@@ -51,6 +51,25 @@ def test_every_member_and_hard_constraint_is_in_the_prompt(groups, store, settin
     assert reply.clashes == []
 
 
+def test_the_question_is_followed_by_the_language_and_rules_the_group_needs(
+    groups, store, settings
+):
+    """Small models heed what comes right after the question: the group's one language leads
+    a reminder of each member's checked rules there. A private fact is not repeated in it."""
+    secret = NewMemory("I never fly since the crash in Auckland.", "user", "s", kind="fact",
+                       private=True)  # fmt: skip
+    store.remember("ana", "aroha-ngata-wellington", [secret])
+    reply = answer(groups, store, settings, "lisbon-trip", "Ok.", "What should we see?")
+    asked = reply.reply.plan.messages[-1].content
+    assert asked.startswith("What should we see?")
+    reminder = asked.removeprefix("What should we see?")
+    assert "Write the whole answer in Spanish." in reminder
+    assert "Héctor" in reminder and "He will not fly" in reminder
+    assert "Auckland" not in reminder and "Auckland" in reply.reply.plan.messages[0].content
+    mixed = answer(groups, store, settings, "language-cafe", "Ok.", "What should we cook?")
+    assert "Write the whole answer in" not in mixed.reply.plan.messages[-1].content
+
+
 def test_a_clash_is_found_by_the_checks_and_the_model_told_to_split(groups, store, settings):
     """Spanish for one member and German for the other cannot both hold, and pork asked for
     breaks the halal member's rule: both are found before the model is asked, which is told

@@ -7,7 +7,14 @@ import shutil
 import time
 from pathlib import Path
 
-from personalab.evaluation import bench_facts, bench_judge, bench_poison, bench_room, group_eval
+from personalab.evaluation import (
+    bench_facts,
+    bench_judge,
+    bench_poison,
+    bench_real_facts,
+    bench_room,
+    group_eval,
+)
 from personalab.evaluation.locomo import DRAGON, KS
 from personalab.stage.votes import wilson
 
@@ -29,7 +36,8 @@ def _latest(folder: Path, pattern: str) -> tuple[Path, dict] | None:
 
 def _bench(folder: Path, what: str) -> tuple[Path, dict] | None:
     """The newest bench run holding part `what`, from a run of that part alone or of all."""
-    candidates = sorted([*folder.glob(f"bench-{what}-*.json"), *folder.glob("bench-all-*.json")])
+    named = what.replace("_", "-")  # facts_real is saved as bench-facts-real-*.json
+    candidates = sorted([*folder.glob(f"bench-{named}-*.json"), *folder.glob("bench-all-*.json")])
     for path in reversed(candidates):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -346,6 +354,7 @@ SECTIONS = (  # (heading, the bench parts it shows)
     ("Retrieval: LoCoMo", ("locomo",)),
     ("Preference probes: does a fact said once reach the prompt?", ("probes",)),
     ("Fact layer: extractor and restatements", ("facts",)),
+    ("Facts from real conversations: LoCoMo turns labelled by hand", ("facts_real",)),
     ("Latency of memory", ("latency",)),
     ("Constraint faithfulness", ("faithfulness",)),
     ("Sampling and prompt layout (the bundled model's defaults)", ("defaults",)),
@@ -371,6 +380,11 @@ SECTION_WRITERS = {
         _source(path, "python -m personalab bench judge"),
         "",
         *bench_judge.judge_lines(f),
+    ],  # fmt: skip
+    "facts_real": lambda path, f: [
+        _source(path, "python -m personalab bench facts-real --packs <installed packs>"),
+        "",
+        *bench_real_facts.lines(f),
     ],  # fmt: skip
     "poison": lambda path, f: [
         _source(path, "python -m personalab bench poison"),

@@ -35,3 +35,21 @@ def test_precision_and_recall_come_with_intervals_and_the_goal():
     assert r["recall"]["k"] == 2 and r["recall"]["n"] == 4 and r["goal_met"] is False
     shown = "\n".join(lines({"turns": 5, "facts": 4, "split": "test", "extractors": {"x": r}}))
     assert "| x | 67% (" in shown and "| no |" in shown
+
+
+@pytest.mark.skipif(not LOCOMO.is_file(), reason="needs ../shared/data/locomo10.json")
+def test_an_llm_confirms_what_ships_turn_by_turn(embedder, settings, monkeypatch):
+    """Each pack gets its own row and a row for what ships confirmed by it: a turn counts as
+    a fact there only when both say so. An LLM that says "fact" to every turn leaves what
+    ships as it was; one that never does leaves nothing found."""
+    from personalab.evaluation import bench_real_facts
+
+    verdicts = {"yes": True, "no": False}
+    monkeypatch.setattr(bench_real_facts, "_llm", lambda e, s, name, turns, progress: (
+        [verdicts[name]] * len(turns), {"seconds_p50": 1.0, "failed_answers": 0}))  # fmt: skip
+    f = bench_real_facts.run(embedder, settings, LOCOMO, "test", ("yes", "no"))
+    rows = f["extractors"]
+    assert rows["rules + fact model, confirmed by LLM yes"] == rows["rules + fact model"]
+    assert rows["LLM, yes"]["recall"]["rate"] == 1.0 and rows["LLM, yes"]["seconds_p50"] == 1.0
+    assert rows["rules + fact model, confirmed by LLM no"]["precision"]["n"] == 0
+    assert "| LLM, yes | " in "\n".join(bench_real_facts.lines(f))
