@@ -76,6 +76,7 @@ def pack_backend(name: str, settings: Settings, n_ctx: int = 0) -> ChatBackend:
         n_threads=settings.n_threads,
         prefix_cache_mb=settings.prefix_cache_mb,
         bundled=True,
+        writes_situations=not pack.bundled_module,  # any pack but the 135M one
     )
 
 

@@ -9,6 +9,7 @@ from personalab.errors import MemoryStoreError, PersonaLabError
 from personalab.facts.book import FactBook, FactChange
 from personalab.facts.extract import pieces
 from personalab.facts.llm import LLMFactExtractor
+from personalab.facts.situations import write_situations
 from personalab.memory.store import MemoryStore
 from personalab.models.backends import ChatBackend, GenerationOptions
 from personalab.personas.model import Persona
@@ -71,8 +72,14 @@ class Engine:
             and not getattr(facts_by, "bundled", False)
         )
         self.extractor = LLMFactExtractor(facts_by, self.factbook) if use_llm and facts_by else None
+        # who writes where each new fact matters: a model on this machine, not the 135M one
+        capable = getattr(facts_by, "writes_situations", False) and facts_by.is_local
+        expands = {"on": True, "auto": capable}.get(settings.fact_situations, False)
+        self.situations_by = facts_by if expands else None
         self.policy = RecallPolicy(
-            episodes=settings.memory_k, include_assistant=settings.recall_assistant_turns
+            episodes=settings.memory_k,
+            include_assistant=settings.recall_assistant_turns,
+            situations=settings.fact_situations != "off",
         )
         self.options = GenerationOptions(
             max_tokens=settings.max_tokens,
@@ -209,6 +216,8 @@ class Engine:
                 learned = [*earlier, *stored]
                 changes = [c for t in learned for c in self.factbook.learn(user, persona_id, t)]
             self._count_ahead(stored + [c.fact for c in changes if c.action != "removed"])
+            if background and self.situations_by is not None:
+                _BACKGROUND.submit(self.expand, user, persona_id, changes)
             return Saved(learned, changes)
         stored = self.store.remember(user, persona_id, turns)
         self._count_ahead(stored)
@@ -216,10 +225,30 @@ class Engine:
 
         def job() -> list[FactChange]:
             with self.store.batch(user, persona_id, hold=False):  # a model call: write as it goes
-                return [c for t in learned for c in extractor.learn(user, persona_id, t)]
+                changes = [c for t in learned for c in extractor.learn(user, persona_id, t)]
+            if self.situations_by is not None:  # after the facts, which the page waits for
+                _BACKGROUND.submit(self.expand, user, persona_id, changes)
+            return changes
 
         saved = Saved(learned, pending=_BACKGROUND.submit(job))
         return saved if background else saved.wait()
+
+    def expand(self, user: str, persona_id: str, changes: list[FactChange]) -> int:
+        """Where each new or changed fact matters: a few situations from the fact model,
+        stored with the fact. Returns how many facts got them; a fact the model fails on, or
+        that was edited meanwhile, is left as it is."""
+        done = 0
+        for change in changes:
+            if self.situations_by is None or change.action not in ("added", "changed"):
+                continue
+            try:
+                found = write_situations(self.situations_by, change.fact)
+                text = change.fact.text
+                done += bool(found and self.store.set_situations(
+                    user, persona_id, change.fact.id, found, for_text=text))  # fmt: skip
+            except PersonaLabError:
+                continue
+        return done
 
     def arrived(
         self, user: str, persona_id: str, message: str, session: str, metadata: dict | None = None

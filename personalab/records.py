@@ -12,6 +12,8 @@ EXTRA_PREFIX = "x."
 KINDS = ("turn", "fact")
 ROLES = ("user", "assistant")
 Scalar = str | int | float | bool
+MAX_SITUATIONS = 8  # per fact
+MAX_SITUATION_CHARS = 80
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,9 @@ class Memory:
     key: str = ""
     sources: tuple[str, ...] = ()
     history: tuple[Revision, ...] = ()
+    # Facts only: short situations where the fact matters ("parties", "gifts"), written by a
+    # local model once per fact; recall matches a message against them too.
+    situations: tuple[str, ...] = ()
 
     @property
     def when(self) -> datetime:
@@ -62,6 +67,7 @@ class Memory:
         data = asdict(self)
         data["sources"] = list(self.sources)
         data["history"] = [r.to_json() for r in self.history]
+        data["situations"] = list(self.situations)
         return data | {"when": self.when.isoformat(timespec="seconds")}
 
     @classmethod
@@ -81,6 +87,12 @@ class Memory:
             values["history"] = tuple(Revision(**r) for r in values.get("history") or ())
         except TypeError as exc:
             raise ValueError("history entries need text, at, source and change") from exc
+        situations = values.get("situations") or ()
+        if not isinstance(situations, list | tuple) or not all(
+            isinstance(s, str) for s in situations
+        ):
+            raise ValueError("situations must be a list of texts")
+        values["situations"] = tuple(situations)
         memory = cls(**values)
         memory.validate()
         return memory
@@ -99,6 +111,15 @@ class Memory:
                 raise ValueError(f"{name} must be true or false")
         if self.pinned and self.kind != "fact":
             raise ValueError("only a fact can be pinned")
+        if self.situations and self.kind != "fact":
+            raise ValueError("only a fact has situations")
+        if len(self.situations) > MAX_SITUATIONS or any(
+            not s.strip() or len(s) > MAX_SITUATION_CHARS for s in self.situations
+        ):
+            raise ValueError(
+                f"a fact has at most {MAX_SITUATIONS} situations, each 1-{MAX_SITUATION_CHARS} "
+                "characters"
+            )
         for name in ("id", "session", "user", "persona", "category", "key"):
             if not isinstance(getattr(self, name), str):
                 raise ValueError(f"{name} must be text")
@@ -126,6 +147,7 @@ class Memory:
                 "key": self.key,
                 "sources": json.dumps(list(self.sources)),
                 "history": json.dumps([r.to_json() for r in self.history]),
+                "situations": json.dumps(list(self.situations)),
             }
         return meta
 
@@ -153,10 +175,16 @@ class Memory:
             key=str(meta.get("key", "")),
             sources=tuple(json.loads(meta.get("sources") or "[]")),
             history=tuple(Revision(**r) for r in json.loads(meta.get("history") or "[]")),
+            situations=tuple(json.loads(meta.get("situations") or "[]")),
         )
 
     def evolve(self, **changes: object) -> Memory:
         return replace(self, **changes)
+
+
+def situations_text(memory: Memory) -> str:
+    """A fact's situations as the one text recall embeds: "parties; gifts; toasts"."""
+    return "; ".join(memory.situations)
 
 
 @dataclass(frozen=True)

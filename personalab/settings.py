@@ -71,6 +71,10 @@ class Settings:
     fact_extraction: str = "auto"
     # The offline pack that extracts facts when that is llm (empty: the reply's own model).
     fact_model: str = ""
+    # Where a fact matters: after a reply, the fact model writes a few situations for each new
+    # fact, and recall matches messages against them too. auto: when that model runs on this
+    # machine and is not the bundled 135M one; off: neither written nor used.
+    fact_situations: str = "auto"
     # The guard re-asks the personalized reply when it names something the persona rules out:
     # auto = on for the bundled 135M model, off for others.
     guard: str = "auto"
@@ -88,6 +92,10 @@ class Settings:
             )
         if self.guard not in GUARD:
             raise SettingsError(f"guard must be one of {', '.join(GUARD)}, not {self.guard!r}")
+        if self.fact_situations not in GUARD:  # the same three: auto, on, off
+            raise SettingsError(
+                f"fact_situations must be one of {', '.join(GUARD)}, not {self.fact_situations!r}"
+            )
         if self.fact_extraction not in FACT_EXTRACTION:
             raise SettingsError(
                 f"fact_extraction must be one of {', '.join(FACT_EXTRACTION)}, "

@@ -54,6 +54,7 @@ def table(memories: list[Memory]) -> None:
                 "private": m.private,
                 "pinned": m.pinned,
                 "earlier values": len(m.history),
+                "where it matters": "; ".join(m.situations),
                 "id": m.id,
             }
             for m in reversed(memories)
@@ -111,6 +112,27 @@ def actions(store: MemoryStore, user: str, persona_id: str, memories: list[Memor
                 st.error(plain(str(exc)), icon=":material/error:")
             else:
                 st.rerun()
+        if memory.kind == "fact":
+            situations(store, user, persona_id, memory)
+
+
+def situations(store: MemoryStore, user: str, persona_id: str, fact: Memory) -> None:
+    """Where a fact matters, one situation a line: recall matches messages against them."""
+    shown = "\n".join(fact.situations)
+    new = st.text_area(
+        "Where it matters (one situation a line)",
+        value=shown,
+        key=f"situations_{fact.id}",
+        help="Written by a local model after the fact was learned; a message about one of "
+        "these situations brings the fact into the prompt. Empty: none.",
+    )
+    if st.button("Save the situations", icon=":material/save:") and new.strip() != shown:
+        try:
+            store.set_situations(user, persona_id, fact.id, new.splitlines())
+        except MemoryStoreError as exc:
+            st.error(plain(str(exc)), icon=":material/error:")
+        else:
+            st.rerun()
 
 
 def fact_history(facts: list[Memory]) -> None:

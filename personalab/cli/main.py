@@ -71,7 +71,10 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--queries", type=int, default=100, help="queries per size")
     bench.add_argument("--split", default="test", choices=("dev", "test", "all"))
     bench.add_argument(
-        "--packs", default="", help="models, facts-llm, poison: only these packs (a,b)"
+        "--packs",
+        default="",
+        help="models, facts-llm, facts-real, poison: only these packs (a,b); probes: the packs "
+        "that write where each fact matters, each measured beside the run without",
     )
     bench.add_argument("--sessions", type=int, default=20, help="room: browser sessions at once")
     bench.add_argument(

@@ -56,6 +56,11 @@ def add_commands(sub: argparse._SubParsersAction, scope) -> None:
     pin = edit.add_mutually_exclusive_group()
     pin.add_argument("--pin", action="store_true", help="a fact: kept first in a full prompt")
     pin.add_argument("--unpin", action="store_true", help="a fact: by relevance again")
+    edit.add_argument(
+        "--situations",
+        metavar="'A; B'",
+        help="a fact: where it matters, separated by semicolons ('' clears them)",
+    )
     edit.add_argument("--json", action="store_true", help="print the memory as JSON")
     edit.set_defaults(run=_edit)
 
@@ -272,16 +277,23 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
 def _edit(args: argparse.Namespace, settings: Settings) -> int:
     store, persona = open_store(settings), open_persona(settings, args.persona)
     memory = _one(store, args.user, persona.id, args.id)
-    if args.text is None and not (args.private or args.shared or args.pin or args.unpin):
-        raise PersonaLabError("give the new words, or --private / --shared, or --pin / --unpin")
+    flags = args.private or args.shared or args.pin or args.unpin or args.situations is not None
+    if args.text is None and not flags:
+        raise PersonaLabError(
+            "give the new words, or --private / --shared, --pin / --unpin, or --situations"
+        )
     if (args.pin or args.unpin) and memory.kind != "fact":
         raise PersonaLabError("only a fact can be pinned; this memory is a turn")
+    if args.situations is not None and memory.kind != "fact":
+        raise PersonaLabError("only a fact has situations; this memory is a turn")
     if args.text is not None:
         memory = store.edit(args.user, persona.id, memory.id, args.text)
     if args.private or args.shared:
         store.set_private(args.user, persona.id, [memory.id], args.private)
     if args.pin or args.unpin:
         store.set_pinned(args.user, persona.id, [memory.id], args.pin)
+    if args.situations is not None:
+        store.set_situations(args.user, persona.id, memory.id, args.situations.split(";"))
     memory = store.get(args.user, persona.id, memory.id)
     if args.json:
         print(json.dumps(memory.to_json(), ensure_ascii=False, indent=2))
@@ -292,15 +304,18 @@ def _edit(args: argparse.Namespace, settings: Settings) -> int:
 def _history(args: argparse.Namespace, settings: Settings) -> int:
     store, persona = open_store(settings), open_persona(settings, args.persona)
     memory = _one(store, args.user, persona.id, args.id)
-    rows = [r.to_json() for r in memory.history] + [
-        {"text": memory.text, "at": memory.changed_at, "source": "", "change": "current"}
-    ]
+    now = {"text": memory.text, "at": memory.changed_at, "source": "", "change": "current"}
+    if memory.kind == "fact":  # where it matters, for the value it has now
+        now["situations"] = list(memory.situations)
+    rows = [r.to_json() for r in memory.history] + [now]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
     for r in rows:
         when = datetime.fromtimestamp(r["at"]).strftime("%Y-%m-%d %H:%M")
         print(f"{when} {r['change']:9} {r['text']}")
+    if memory.situations:
+        print(f"{'':16} {'matters':9} {'; '.join(memory.situations)}")
     return 0
 
 

@@ -144,8 +144,8 @@ def run(
         else:
             log(f"LoCoMo skipped: no data set at {data} (pass --data PATH)")
     if what in ("all", "probes"):
-        figures["probes"] = probes.run(embedder, settings, split, progress=log)
-        wide = settings.replace(n_ctx=8192)  # the bundled model at its full 8k window
+        figures["probes"] = probes.run(embedder, settings, split, progress=log, expand_with=packs)
+        wide = settings.replace(n_ctx=8192)  # the same model with an 8k window
         wider = probes.run(embedder, wide, split, ("engine",), progress=log)
         figures["probes"]["recall"]["engine-8k"] = wider["recall"]["engine"]
     if what in ("all", "facts"):
@@ -235,6 +235,8 @@ def report(figures: dict) -> None:
         )
         for name, value in p["recall"].items():
             print(f"  {name:9} {100 * value:5.1f} %")
+        for pack, f in p.get("situations", {}).items():
+            print(f"  situations by {pack}: {f['seconds_p50']} s per fact, {f['failed']} failed")
     if "facts" in figures:
         print("\nfact layer\n" + "\n".join(bench_facts.table(figures["facts"])))
     if "latency" in figures:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -13,10 +14,12 @@ from pathlib import Path
 
 import yaml
 
+from personalab.compose import backend_from_settings, pack_backend
 from personalab.embedding.embedder import Embedder
 from personalab.engine import Engine
+from personalab.errors import PersonaLabError
+from personalab.facts.situations import write_situations
 from personalab.memory.store import MemoryStore, open_client
-from personalab.models.backends import EmbeddedBackend
 from personalab.personas.model import Persona
 from personalab.prompts import ColumnKind
 from personalab.recall.ranking import recency, within_budget
@@ -65,15 +68,19 @@ def run(
     split: str = "test",
     systems: tuple[str, ...] = SYSTEMS,
     progress: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
+    expand_with: tuple[str, ...] = (),
 ) -> dict:
-    """Share of probes whose fact reaches the prompt, per system; all probes in one history."""
+    """Share of probes whose fact reaches the prompt, per system; all probes in one history.
+    Then, for each pack in expand_with, the same after that pack wrote where each stored fact
+    matters (its situations)."""
     probes, turns = load_probes(), load_turns()
     folder = Path(tempfile.mkdtemp(prefix="personalab-probes-"))
     try:
         store = MemoryStore(open_client(folder), embedder)
         # The chat model itself, loaded but never asked: its window and tokenizer size the prompt
-        backend = EmbeddedBackend(settings.gguf_path, settings.n_ctx, settings.n_threads)
-        engine = Engine(store, backend, settings.replace(fact_extraction="rules"))
+        backend = backend_from_settings(settings)
+        rules = settings.replace(fact_extraction="rules", fact_situations="off")
+        engine = Engine(store, backend, rules)
         persona = Persona(name="Probe user")
         persona.set_id("probe-user")
         items = history(probes, turns)
@@ -94,11 +101,23 @@ def run(
             found = _found(engine, persona, probe.question, systems)
             for name, ids in found.items():
                 hits[name].append(any(source_of.get(i) == probe.id for i in ids))
+        expanded = {}
+        for pack in expand_with:
+            expanded[pack] = _expand(store, persona.id, facts, pack, settings, progress)
+            with_them = Engine(store, backend, rules.replace(fact_situations="on"))
+            hits[f"engine + situations ({pack})"] = [
+                any(source_of.get(i) == probe.id for i in _found(
+                    with_them, persona, probe.question, ("engine",))["engine"])
+                for probe in chosen
+            ]  # fmt: skip
         return {
             "split": split,
             "probes": len(chosen),
             "history_turns": len(items),
+            "window": backend.context_window,
+            "model": backend.name,
             "facts_stored": len(facts),
+            "situations": expanded,
             "facts_from_probes": sum(1 for f in facts if any(s in source_of for s in f.sources)),
             "recall": {name: sum(v) / len(v) for name, v in hits.items()},
             "missed": {
@@ -108,6 +127,30 @@ def run(
         }
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _expand(store, persona_id: str, facts, pack: str, settings: Settings, progress) -> dict:
+    """Every stored fact gets the situations pack writes for it; their cost, and examples."""
+    writer = pack_backend(pack, settings.replace(temperature=0.0))
+    seconds, failed, examples = [], 0, []
+    for n, fact in enumerate(facts):
+        started = time.perf_counter()
+        try:
+            found = write_situations(writer, fact)
+        except PersonaLabError:
+            found, failed = (), failed + 1
+        seconds.append(time.perf_counter() - started)
+        store.set_situations("probe", persona_id, fact.id, found)
+        if len(examples) < 6 and found:
+            examples.append({"fact": fact.text, "situations": list(found)})
+        if n % 20 == 19:
+            progress(f"  situations by {pack}: {n + 1}/{len(facts)} facts")
+    return {
+        "facts": len(facts),
+        "failed": failed,
+        "seconds_p50": round(statistics.median(seconds), 2) if seconds else 0.0,
+        "examples": examples,
+    }
 
 
 def _found(

@@ -137,15 +137,22 @@ def _locomo(path: Path, rows) -> list[str]:
 
 
 def _probes(path: Path, p) -> list[str]:
+    model = p.get("model", "the bundled model")
+    window = p.get("window", 2048)
     names = {
-        "engine": "PersonaLab (facts + fused episodes), bundled model's 2048-token window",
-        "engine-8k": "the same model run with its full 8192-token window (exact token counts; "
+        "engine": f"PersonaLab (facts + fused episodes), {model}, {window}-token window",
+        "engine-8k": "the same model run with an 8192-token window (exact token counts; "
         "fact budget at its 2000-token cap)",
         "dense": "dense only, top 4 turns",
         "legacy": "the engine before facts (floor 0.2, top 4)",
     }
+    packs = ",".join(p.get("situations", {}))
     body = [
-        _source(path, "python -m personalab bench probes --split test"),
+        _source(
+            path,
+            "python -m personalab bench probes --split test"
+            + (f" --packs {packs}" if packs else ""),
+        ),  # fmt: skip
         "",
         f"{p['probes']} probes ({p['split']} split): each fact is said once, among "
         f"{p['history_turns']} turns of one person's history ({p['facts_stored']} facts stored); "
@@ -155,6 +162,14 @@ def _probes(path: Path, p) -> list[str]:
         "|---|---|",
         *[f"| {names.get(k, k)} | {_pct(v)} % |" for k, v in p["recall"].items()],
     ]
+    for pack, f in p.get("situations", {}).items():
+        body += [
+            "",
+            f"Situations by {pack}: {f['facts']} facts, {f['failed']} answers unusable, "
+            f"{f['seconds_p50']} s per fact (p50), written once per fact in the background. "
+            "For example:",
+            *[f'- "{e["fact"]}": {"; ".join(e["situations"])}' for e in f["examples"][:3]],
+        ]
     return body
 
 

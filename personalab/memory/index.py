@@ -30,14 +30,23 @@ class ScopeIndex:
         self.turn_ids: set[str] = set()
         self.user_turn_ids: set[str] = set()
         self._fact_vectors = np.zeros((0, dimension), dtype=np.float32)
+        # the vector of each fact's situations, in the same rows (zeros: it has none)
+        self._situation_vectors = np.zeros((0, dimension), dtype=np.float32)
         self.dimension = dimension
 
     def __len__(self) -> int:
         return len(self.records)
 
-    def add(self, memories: Iterable[Memory], vectors: Iterable[list[float] | None]) -> None:
-        """Mirror stored memories (a vector is needed for facts only); known ids are replaced."""
+    def add(
+        self,
+        memories: Iterable[Memory],
+        vectors: Iterable[list[float] | None],
+        situations: dict[str, list[float]] | None = None,
+    ) -> None:
+        """Mirror stored memories (a vector is needed for facts only, and one for the
+        situations of those that have them); known ids are replaced."""
         pairs = list(zip(memories, vectors, strict=True))
+        situations = situations or {}
         with self.lock:
             for memory, _ in pairs:
                 if memory.id in self.records:
@@ -46,7 +55,7 @@ class ScopeIndex:
             for memory, vector in pairs:
                 self.records[memory.id] = memory
                 if memory.kind == "fact":
-                    self._add_fact(memory.id, vector)
+                    self._add_fact(memory.id, vector, situations.get(memory.id))
                 else:
                     self.turn_ids.add(memory.id)
                     if memory.role != "assistant":
@@ -70,6 +79,12 @@ class ScopeIndex:
         """The scope's facts and their unit vectors (one row each, same order)."""
         with self.lock:
             return [self.records[i] for i in self._fact_ids], self._fact_vectors
+
+    def facts_and_situations(self) -> tuple[list[Memory], np.ndarray, np.ndarray]:
+        """facts(), and the unit vector of each fact's situations (a zero row: none)."""
+        with self.lock:
+            facts = [self.records[i] for i in self._fact_ids]
+            return facts, self._fact_vectors, self._situation_vectors
 
     def session_turns(self, session: str, last: int | None = None) -> list[Memory]:
         """Every turn of a session (or its `last` few), oldest first."""
@@ -102,12 +117,16 @@ class ScopeIndex:
                 found[memory.id] = (step(order, at - 1, -1), step(order, at + 1, 1))
         return found
 
-    def _add_fact(self, memory_id: str, vector: list[float] | None) -> None:
+    def _add_fact(
+        self, memory_id: str, vector: list[float] | None, around: list[float] | None
+    ) -> None:
         if vector is None:
             raise ValueError("a fact needs its vector in the scope index")
         row = np.asarray(vector, dtype=np.float32).reshape(1, -1)
         self._fact_ids.append(memory_id)
         self._fact_vectors = np.vstack([self._fact_vectors, row])
+        around_row = np.zeros_like(row) if around is None else np.asarray(around, np.float32)
+        self._situation_vectors = np.vstack([self._situation_vectors, around_row.reshape(1, -1)])
 
     def _forget(self, memory_id: str) -> None:
         memory = self.records.pop(memory_id)
@@ -115,6 +134,7 @@ class ScopeIndex:
             at = self._fact_ids.index(memory_id)
             del self._fact_ids[at]
             self._fact_vectors = np.delete(self._fact_vectors, at, axis=0)
+            self._situation_vectors = np.delete(self._situation_vectors, at, axis=0)
             return
         self.turn_ids.discard(memory_id)
         self.user_turn_ids.discard(memory_id)

@@ -20,7 +20,7 @@ from personalab.embedding.embedder import Embedder
 from personalab.errors import MemoryStoreError
 from personalab.memory.index import ScopeIndex
 from personalab.memory.marks import ScopeMarks
-from personalab.records import Memory, NewMemory, Revision, Scalar
+from personalab.records import Memory, NewMemory, Revision, Scalar, situations_text
 from personalab.text.redaction import redact
 from personalab.memory.reads import read_scope
 
@@ -175,7 +175,15 @@ class MemoryStore:
     ) -> list[Memory]:
         """Store memories exactly as given (ids, times, history kept), e.g. from an export;
         with their vectors when the caller has them, else embedded."""
-        memories = [m.evolve(user=user, persona=persona, text=redact(m.text)) for m in memories]
+        memories = [
+            m.evolve(
+                user=user,
+                persona=persona,
+                text=redact(m.text),
+                situations=tuple(redact(s) for s in m.situations),
+            )
+            for m in memories
+        ]
         if memories:
             vectors = vectors or self.embedder.embed([m.text for m in memories])
             self._write(user, persona, memories, vectors)
@@ -202,6 +210,29 @@ class MemoryStore:
         new = old.evolve(
             text=text.strip(), updated_at=time.time(), history=old.history + (revision,)
         )
+        return self.replace(user, persona, new)
+
+    def set_situations(
+        self,
+        user: str,
+        persona: str,
+        fact_id: str,
+        situations: Iterable[str],
+        for_text: str | None = None,
+    ) -> Memory | None:
+        """Set where a fact matters (embedded, for recall); none clears them. With for_text,
+        only while the fact still says that (an edit meanwhile wins); else None."""
+        old = self.get(user, persona, fact_id)
+        if old is None or old.kind != "fact":
+            raise MemoryStoreError(f"no fact {fact_id!r} for {user}/{persona}")
+        if for_text is not None and old.text != for_text:
+            return None
+        clean = tuple(dict.fromkeys(redact(" ".join(s.split())) for s in situations if s.strip()))
+        new = old.evolve(situations=clean)
+        try:
+            new.validate()
+        except ValueError as exc:
+            raise MemoryStoreError(str(exc)) from exc
         return self.replace(user, persona, new)
 
     def set_private(self, user: str, persona: str, ids: Iterable[str], private: bool) -> int:
@@ -355,7 +386,7 @@ class MemoryStore:
                 self._upsert(user, persona, memories, vectors)
             else:
                 queue.update((m.id, (m, v)) for m, v in zip(memories, vectors, strict=True))
-            scope.add(memories, vectors)
+            scope.add(memories, vectors, self._situation_vectors(memories))
         self._changed(user, persona)
 
     def _upsert(
@@ -417,4 +448,12 @@ class MemoryStore:
         except Exception as exc:
             raise MemoryStoreError(f"could not read memory: {_reason(exc, self.client)}") from exc
         index.add(turns, [None] * len(turns))
-        index.add(facts, vectors)
+        index.add(facts, vectors, self._situation_vectors(facts))
+
+    def _situation_vectors(self, memories: list[Memory]) -> dict[str, list[float]]:
+        """One vector per fact that has situations: of them all, as one text."""
+        facts = [m for m in memories if m.situations]
+        if not facts:
+            return {}
+        vectors = self.embedder.embed([situations_text(m) for m in facts])
+        return {m.id: v for m, v in zip(facts, vectors, strict=True)}

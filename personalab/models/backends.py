@@ -135,6 +135,7 @@ class EmbeddedBackend:
         prefix_cache_mb: int = PREFIX_CACHE_MB,
         name: str = "",
         bundled: bool | None = None,
+        writes_situations: bool | None = None,
     ):
         path = Path(gguf_path).expanduser() if gguf_path else bundled_gguf_path()
         if not path.is_file():
@@ -161,6 +162,9 @@ class EmbeddedBackend:
             self._llama.set_cache(_sized_cache(LlamaRAMCache)(prefix_cache_mb << 20))
         # A bundled pack (a small model): the guard is on and facts come from rules by default.
         self.bundled = not gguf_path if bundled is None else bundled
+        # Able to write where a fact matters (a Qwen pack, a model file of the user's own); the
+        # 135M model is not.
+        self.writes_situations = bool(gguf_path) if writes_situations is None else writes_situations
         self.name = name or (path.stem if gguf_path else "SmolLM2-135M-Instruct (bundled, offline)")
         self.path = path
         self.context_window = n_ctx

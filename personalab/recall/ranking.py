@@ -46,6 +46,7 @@ class RecallPolicy:
     half_life_days: float = 30.0
     neighbour_weight: float = NEIGHBOUR_WEIGHT  # share of the best neighbour's score added
     include_assistant: bool = False  # recall the assistant's own turns on their own
+    situations: bool = True  # a fact matches a message through its situations too
 
     @property
     def formula(self) -> str:
@@ -100,7 +101,7 @@ def recall(
     exclude, limit = {m.id for m in recent}, policy.episodes
     with scope.lock:  # a delete meanwhile would leave ids the candidates name without records
         episodes = fuse(scope, dense_hits, keyword_hits, policy, exclude, now, best, limit)
-        facts = rank_facts(scope, vector)
+        facts = rank_facts(scope, vector, policy.situations)
     marks.append(time.perf_counter())
     names = ["embed", "dense", "keyword", "fuse"]
     timings = {n: (b - a) * 1000 for n, a, b in zip(names, marks, marks[1:], strict=False)}
@@ -200,14 +201,19 @@ def _scored(
     )
 
 
-def rank_facts(scope: ScopeIndex, vector: list[float]) -> list[ScoredMemory]:
+def rank_facts(
+    scope: ScopeIndex, vector: list[float], situations: bool = True
+) -> list[ScoredMemory]:
     """Every fact of the scope: the ones the user pinned, then the most relevant (cosine
-    similarity, constraints a little ahead). The prompt takes them in this order while they
-    fit its fact budget."""
-    facts, vectors = scope.facts()
+    similarity to the fact, or to its situations where closer; constraints a little ahead).
+    The prompt takes them in this order while they fit its fact budget."""
+    facts, vectors, around = scope.facts_and_situations()
     if not facts:
         return []
-    sims = (vectors @ np.asarray(vector, dtype=np.float32)).astype(np.float64)
+    query = np.asarray(vector, dtype=np.float32)
+    sims = (vectors @ query).astype(np.float64)
+    if situations:  # a zero row (no situations) scores 0 there: it never lowers a fact
+        sims = np.where(around.any(axis=1), np.maximum(sims, around @ query), sims)
     scores = sims + CONSTRAINT_BOOST * np.fromiter(map(is_constraint, facts), np.float64)
     pinned = np.fromiter((f.pinned for f in facts), bool, len(facts))
     order = np.lexsort((-scores, ~pinned)).tolist()  # stable: pinned first, then by score
