@@ -105,6 +105,7 @@ BENCHES = (
     "facts-llm",  # not part of "all": LLM fact extraction with each Qwen pack (~40 min)
     "facts-real",  # not part of "all": extractors on hand-labelled LoCoMo turns (--packs: LLMs)
     "poison",  # not part of "all": injections planted in memories, facts, cards (2 packs, ~1 h)
+    "budget",  # not part of "all": first token cold and warm, and probe recall, per fact budget
     "room",  # not part of "all": --sessions browsers on one app, then on llama.cpp's server
 )
 

@@ -201,6 +201,10 @@ def run(
 
         chosen = packs or tuple(dict.fromkeys((settings.model, bench_poison.STRONGER)))
         figures["poison"] = bench_poison.run(embedder, settings, chosen, split, log)
+    if what == "budget":
+        from personalab.evaluation import bench_budget
+
+        figures["budget"] = bench_budget.run(embedder, settings, split, log)
     if what == "room":
         from personalab.evaluation import bench_room
 
@@ -263,6 +267,11 @@ def report(figures: dict) -> None:
         from personalab.evaluation.bench_poison import lines as poison_lines
 
         print("\n" + "\n".join(poison_lines(figures["poison"])))
+    if "budget" in figures:
+        from personalab.evaluation.bench_budget import lines as budget_lines
+
+        print("\nfirst token against the fact budget")
+        print("\n".join(budget_lines(figures["budget"])))
     if "room" in figures:
         from personalab.evaluation.bench_room import lines as room_lines
 

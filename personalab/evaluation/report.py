@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from personalab.evaluation import (
+    bench_budget,
     bench_facts,
     bench_judge,
     bench_poison,
@@ -370,6 +371,7 @@ SECTIONS = (  # (heading, the bench parts it shows)
     ("Preference probes: does a fact said once reach the prompt?", ("probes",)),
     ("Fact layer: extractor and restatements", ("facts",)),
     ("Facts from real conversations: LoCoMo turns labelled by hand", ("facts_real",)),
+    ("Fact budget: first token and recall", ("budget",)),
     ("Latency of memory", ("latency",)),
     ("Constraint faithfulness", ("faithfulness",)),
     ("Sampling and prompt layout (the bundled model's defaults)", ("defaults",)),
@@ -395,6 +397,11 @@ SECTION_WRITERS = {
         _source(path, "python -m personalab bench judge"),
         "",
         *bench_judge.judge_lines(f),
+    ],  # fmt: skip
+    "budget": lambda path, f: [
+        _source(path, "python -m personalab bench budget --split test"),
+        "",
+        *bench_budget.lines(f),
     ],  # fmt: skip
     "facts_real": lambda path, f: [
         _source(path, "python -m personalab bench facts-real --packs <installed packs>"),

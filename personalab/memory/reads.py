@@ -1,9 +1,9 @@
-"""Reading a scope from Chroma: every turn, and the facts with their vectors, page by page."""
+"""Reading a scope from Chroma: turns, facts and their vectors (and their situations')."""
 
 from __future__ import annotations
 
 from personalab.embedding.embedder import Embedder
-from personalab.records import Memory
+from personalab.records import Memory, situations_text
 
 PAGE = 5000  # records per read when a scope is loaded
 
@@ -39,3 +39,12 @@ def _facts_with_vectors(collection, embedder: Embedder) -> dict:
         facts = collection.get(where={"kind": "fact"}, include=what)
         facts["embeddings"] = embedder.embed(list(facts["documents"]))
     return facts
+
+
+def situation_vectors(embedder: Embedder, memories: list[Memory]) -> dict[str, list[float]]:
+    """One vector per fact that has situations: of them all, as one text."""
+    facts = [m for m in memories if m.situations]
+    if not facts:
+        return {}
+    vectors = embedder.embed([situations_text(m) for m in facts])
+    return {m.id: v for m, v in zip(facts, vectors, strict=True)}

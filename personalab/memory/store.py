@@ -19,16 +19,15 @@ from personalab.memory.chroma import reason as _reason
 from personalab.embedding.embedder import Embedder
 from personalab.errors import MemoryStoreError
 from personalab.memory.index import ScopeIndex
-from personalab.memory.marks import ScopeMarks
-from personalab.records import Memory, NewMemory, Revision, Scalar, situations_text
+from personalab.memory.marks import Revisions, ScopeMarks
+from personalab.records import Memory, NewMemory, Revision, Scalar
 from personalab.text.redaction import redact
-from personalab.memory.reads import read_scope
+from personalab.memory.reads import read_scope, situation_vectors
 
 __all__ = ["MemoryStore", "collection_name", "open_client", "open_server"]
 
 MAX_BATCH = 5000  # Chroma accepts at most 5,461 records per add
 MAX_SCOPES = 64  # scopes mirrored in process at once (least recently used are dropped)
-RECHECK_S = 0.5  # with a shared server, how often a scope asks whether others changed it
 
 
 class MemoryStore:
@@ -49,8 +48,7 @@ class MemoryStore:
         self._scopes: OrderedDict[str, ScopeIndex] = OrderedDict()
         self._collections: dict[str, object] = {}
         self.marks_book = ScopeMarks(client)
-        self._revision: dict[str, str | None] = {}  # the token each mirror reflects
-        self._checked: dict[str, float] = {}
+        self.revisions = Revisions(self.marks_book)
         self._batches = Batches()
 
     # -- reading ---------------------------------------------------------------------------
@@ -59,7 +57,7 @@ class MemoryStore:
         """The scope's mirror, loaded from Chroma on first use in this process."""
         name = collection_name(user, persona)
         if self.shared:
-            self._drop_if_changed(user, persona, name)
+            self._drop_if_changed(name)
         with self._lock:
             index = self._scopes.get(name)
             if index is not None:
@@ -74,7 +72,7 @@ class MemoryStore:
                 del self._scopes[gone]
         try:
             if self.shared:
-                self._revision[name] = self.marks_book.get(name, "revision")
+                self.revisions.loaded(name)
             self._load(name, index)
         except BaseException:
             with self._lock:
@@ -349,26 +347,14 @@ class MemoryStore:
 
     def _changed(self, user: str, persona: str) -> None:
         """After a change (shared server only): leave a new revision for other processes."""
-        if not self.shared:
-            return
         name = collection_name(user, persona)
-        if self._batches.defer(name):
-            return
-        before = self.marks_book.get(name, "revision")
-        token = uuid.uuid4().hex
-        self.mark(user, persona, "revision", token)
-        # If someone else changed the scope since this mirror was loaded, load it again.
-        self._revision[name] = token if before == self._revision.get(name) else None
+        if self.shared and not self._batches.defer(name):
+            self.revisions.changed(name)
 
-    def _drop_if_changed(self, user: str, persona: str, name: str) -> None:
-        """Drop this process's mirror when another process has changed the scope."""
-        now = time.monotonic()
-        if name not in self._scopes or now - self._checked.get(name, 0.0) < RECHECK_S:
-            return
-        if self._batches.is_open(name):  # a reload would lose the writes a batch holds
-            return
-        self._checked[name] = now
-        if self.marks_book.get(name, "revision") != self._revision.get(name):
+    def _drop_if_changed(self, name: str) -> None:
+        """Drop this process's mirror when another process has changed the scope (never while
+        a batch holds writes the mirror has and Chroma does not yet)."""
+        if name in self._scopes and not self._batches.is_open(name) and self.revisions.stale(name):
             with self._lock:
                 self._scopes.pop(name, None)
                 self._collections.pop(name, None)
@@ -386,7 +372,7 @@ class MemoryStore:
                 self._upsert(user, persona, memories, vectors)
             else:
                 queue.update((m.id, (m, v)) for m, v in zip(memories, vectors, strict=True))
-            scope.add(memories, vectors, self._situation_vectors(memories))
+            scope.add(memories, vectors, situation_vectors(self.embedder, memories))
         self._changed(user, persona)
 
     def _upsert(
@@ -448,12 +434,4 @@ class MemoryStore:
         except Exception as exc:
             raise MemoryStoreError(f"could not read memory: {_reason(exc, self.client)}") from exc
         index.add(turns, [None] * len(turns))
-        index.add(facts, vectors, self._situation_vectors(facts))
-
-    def _situation_vectors(self, memories: list[Memory]) -> dict[str, list[float]]:
-        """One vector per fact that has situations: of them all, as one text."""
-        facts = [m for m in memories if m.situations]
-        if not facts:
-            return {}
-        vectors = self.embedder.embed([situations_text(m) for m in facts])
-        return {m.id: v for m, v in zip(facts, vectors, strict=True)}
+        index.add(facts, vectors, situation_vectors(self.embedder, facts))

@@ -171,6 +171,14 @@ class EmbeddedBackend:
         self.turns = turns.Turnstile()  # shared by every session of the process
         self._counts: dict[str, int] = {}
 
+    def forget_prefixes(self) -> None:
+        """Empty the prefix cache and the live context, as a new process has them (a cold
+        start, for a benchmark)."""
+        with self.turns.turn():
+            if self._llama.cache is not None:
+                self._llama.cache.cache_state.clear()
+            self._llama.reset()
+
     @property
     def prefix_cache_entries(self) -> int:
         """How many prompt states the prefix cache holds now (0 when it is off)."""

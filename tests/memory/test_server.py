@@ -55,7 +55,7 @@ def test_a_memory_written_by_another_process_is_recalled_on_the_next_turn(
 ):
     """Two processes on one server: what one writes, the other recalls by meaning and by
     keyword on its next turn, though its mirror of the scope was loaded before."""
-    from personalab.memory.store import RECHECK_S
+    from personalab.memory.marks import RECHECK_S
 
     user = unique_user()
     persona = Persona(name="P")

@@ -76,3 +76,12 @@ def test_the_state_cache_stays_within_its_capacity_counting_everything_it_holds(
     for i in range(8):
         ask(small, ChatMessage("system", f"Profile number {i}. " * 30), "Hi")
     assert small.prefix_cache_entries == 1
+
+
+def test_forgetting_the_prefixes_makes_the_next_prompt_cold(cached):
+    """After forget_prefixes (a benchmark's cold start) the same profile is evaluated whole."""
+    ask(cached, PROFILE, "What should I eat before a long run?")
+    cached.forget_prefixes()
+    assert cached.prefix_cache_entries == 0
+    again = ask(cached, PROFILE, "Plan my week.")
+    assert again.evaluated > again.tokens - 20

@@ -106,6 +106,24 @@ def test_memory_page_deletes_the_selected_memories():
     assert "I love chess." not in list(at.dataframe[0].value["text"])
 
 
+def test_memory_page_edits_where_a_fact_matters():
+    """Memory: a selected fact's situations are written one a line, saved, and shown in the
+    table; a turn offers none."""
+    at = memory_page_after("I love chess.")
+    table = at.dataframe[0].value
+    fact = table[(table["text"] == "I love chess.") & (table["kind"] == "fact")]["id"].iloc[0]
+    at.multiselect[0].set_value([fact]).run()
+    at.text_area(key=f"situations_{fact}").set_value("a chess club\nbirthday gifts").run()
+    next(b for b in at.button if b.label == "Save the situations").click().run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    shown = table[table["id"] == fact]["where it matters"].iloc[0]
+    assert shown == "a chess club; birthday gifts"
+    turn = table[(table["text"] == "I love chess.") & (table["kind"] == "turn")]["id"].iloc[0]
+    at.multiselect[0].set_value([turn]).run()
+    assert not any(t.key == f"situations_{turn}" for t in at.text_area)
+
+
 def test_memory_page_shows_another_user_nothing_of_this_one():
     """Memory: under another user's name, nothing of the first user's chat is listed."""
     at = memory_page_after("I love chess.")
