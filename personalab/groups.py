@@ -4,7 +4,7 @@ prompt, every member's hard constraints checked, and clashes found by the checks
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from personalab.engine import Engine
 from personalab.errors import PersonaLabError
@@ -204,7 +204,8 @@ def group_reply(
     if remember:  # the user's turn is stored now, so a reply cut short does not lose it
         said = engine.arrived(user, group.scope, message, session, {"speaker": speaker or ""})
         save = _saver(engine, user, group, said, message, session, speaker)
-    reply = Reply(plan, engine.backend, engine.options, save, union, engine.guard, None)
+    guard = replace(engine.guard, languages=True) if engine.guard else None
+    reply = Reply(plan, engine.backend, engine.options, save, union, guard, None)
     return GroupReply(group, reply, members, found, engine.judge)
 
 

@@ -20,6 +20,9 @@ class GuardPolicy:
     max_attempts: int = 3
     time_budget_s: float = 30.0  # no new attempt starts after this long
     steer: bool = True
+    # Also retry an answer in the wrong language (checked once it is whole): for a group,
+    # where the language one member needs is easy for a small model to miss.
+    languages: bool = False
 
 
 @dataclass(frozen=True)
@@ -142,8 +145,11 @@ def guarded(
                 stream.close()
             report = check_reply(text.strip(), checks)
             log.attempts.append(Attempt(text.strip(), report, time.perf_counter() - began, stopped))
-            failures = [r.detail for r in report.failures if r.check in rules]
-            if not failures or final:
+            retried = [r for r in report.failures if r.check in rules or (
+                policy.languages and r.check.language)]  # fmt: skip
+            if not retried or final:
                 return
+            failures = [r.detail for r in retried]
             yield f"\n\n*[guard: that attempt {'; '.join(failures)}; trying again]*\n\n"
-            current = messages[:-1] + [feedback(messages[-1], failures, rules)]
+            broken = list(dict.fromkeys([*rules, *(r.check for r in retried)]))
+            current = messages[:-1] + [feedback(messages[-1], failures, broken)]

@@ -106,3 +106,22 @@ def test_a_retry_keeps_the_replys_place_in_line():
     other.join(30)
     assert backend.order == ["model", "model", "other"]
     assert text.endswith("Lentil curry.")
+
+
+GERMAN = Check("Answers must be in simple German.", language="de")
+ENGLISH_ANSWER = "We could all cook a big pot of lentil soup with fresh bread and a salad."
+GERMAN_ANSWER = "Wir kochen zusammen eine große Linsensuppe mit frischem Brot und Salat."
+
+
+def test_a_group_answer_in_the_wrong_language_is_retried_once_it_is_whole():
+    """For a group (languages on) an English answer where one member needs German is read to
+    its end, then asked again with the language named; a single persona's is only reported."""
+    backend = ScriptedBackend(["We could all cook ", ENGLISH_ANSWER[18:]], [GERMAN_ANSWER])
+    text, log = run(backend, (GERMAN,), GuardPolicy(3, 600.0, languages=True))
+    assert backend.handed_out[0] == 2 and len(log.attempts) == 2
+    retry = backend.calls[1][0][-1].content
+    assert "German" in retry and GERMAN.constraint in retry
+    assert log.attempts[-1].report.passed and text.endswith(GERMAN_ANSWER)
+    alone = ScriptedBackend([ENGLISH_ANSWER])
+    _, log = run(alone, (GERMAN,))
+    assert len(log.attempts) == 1 and not log.attempts[0].report.passed
