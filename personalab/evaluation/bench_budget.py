@@ -106,4 +106,4 @@ def lines(f: dict) -> list[str]:
             f"{r['generic_s']} s | {r['cold_s']} s | {r['warm_s']} s | "
             f"{r['probe_recall']:.0%} |"
         )
-    return out
+    return out + ["", f["note"]] if f.get("note") else out
