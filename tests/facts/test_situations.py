@@ -54,13 +54,14 @@ def test_situations_are_kept_exported_imported_edited_and_deleted_with_their_fac
     import, where recall uses them again; a secret in one is redacted; clearing them or
     deleting the fact leaves none behind."""
     ids = stored_facts(store)
-    fact = ids["Our street is car-free."]
-    secret = "token sk-proj-" + "a" * 40
-    store.set_situations("ana", "p", fact, ["a furniture  delivery", "moving house", secret])
+    fact, other = ids["Our street is car-free."], ids["I grew up in Porto."]
+    where = ["a furniture  delivery", "moving house", "parking for guests", "ordering a taxi"]
+    store.set_situations("ana", "p", fact, where)
+    store.set_situations("ana", "p", other, ["visiting family", "token sk-proj-" + "a" * 40])
     again = MemoryStore(open_client(tmp_path / "chroma"), embedder)  # as a restart opens it
     kept = again.get("ana", "p", fact)
     assert kept.situations[:2] == ("a furniture delivery", "moving house")
-    assert "sk-proj" not in json.dumps(kept.to_json())
+    assert "sk-proj" not in json.dumps(again.get("ana", "p", other).to_json())
     lines = list(again.export_jsonl("ana", "p"))
     assert any('"a furniture delivery"' in line for line in lines)
     again.restore("ana", "q", parse_export(lines))
