@@ -238,8 +238,8 @@ class Engine:
         stored with the fact. Returns how many facts got them; a fact the model fails on, or
         that was edited meanwhile, is left as it is."""
         done = 0
-        for change in changes:
-            if self.situations_by is None or change.action not in ("added", "changed"):
+        for change in changes if self.situations_by is not None else ():
+            if change.action not in ("added", "changed"):
                 continue
             try:
                 found = write_situations(self.situations_by, change.fact)

@@ -101,6 +101,13 @@ def _llm(embedder, settings, name: str, turns, progress) -> tuple[list[bool], di
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def _rate(p: dict) -> str:
+    """A precision with its interval, or what it means when nothing was called a fact."""
+    if not p["n"]:
+        return "none called a fact"
+    return f"{p['rate']:.0%} ({p['ci'][0]:.0%}-{p['ci'][1]:.0%})"
+
+
 def lines(f: dict) -> list[str]:
     """The figures as a Markdown table, the goal under it."""
     out = [
@@ -114,7 +121,7 @@ def lines(f: dict) -> list[str]:
     for name, r in f["extractors"].items():
         p, c = r["precision"], r["recall"]
         out.append(
-            f"| {name} | {p['rate']:.0%} ({p['ci'][0]:.0%}-{p['ci'][1]:.0%}) "
+            f"| {name} | {_rate(p)} "
             f"| {c['rate']:.0%} ({c['ci'][0]:.0%}-{c['ci'][1]:.0%}) "
             f"| {'yes' if r['goal_met'] else 'no'} | {r.get('seconds_p50', '-')} "
             f"| {r.get('failed_answers', '-')} |"
