@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
@@ -25,7 +26,7 @@ from personalab.prompts import (
     counted_texts,
 )
 from personalab.recall.ranking import Recall, RecallPolicy, recall
-from personalab.records import Memory, NewMemory
+from personalab.records import Memory, NewMemory, ScoredMemory
 from personalab.replies.checks import Check, checks_for_fact
 from personalab.replies.guard import GuardPolicy
 from personalab.replies.judge import Judge
@@ -250,6 +251,28 @@ class Engine:
                 continue
         return done
 
+    def prewarm(self, user: str, persona: Persona, session: str) -> int:
+        """Warm the local model's cache with the start of this conversation's next
+        personalized prompt (profile, facts, recent turns), so the next message evaluates only
+        its own part. Returns the tokens evaluated: 0 when there is nothing to warm (no model
+        of this process, warming off) or nothing it can know (not every fact fits, so the next
+        message decides which go in)."""
+        warm = getattr(self.backend, "warm", None)
+        if warm is None or not self.settings.prewarm:
+            return 0
+        scope = self.store.scope(user, persona.id)
+        facts = [ScoredMemory(f) for f in scope.facts_and_situations()[0]]
+        recent = scope.session_turns(session, last=self.settings.recent_turns)
+        if self.settings.recent_turns <= 0:
+            recent = []
+        plan = self.plan(ColumnKind.PERSONALIZED, "", persona, Recall(facts, [], recent))
+        return 0 if plan.facts_left_out else warm(plan.messages[:-1])
+
+    @staticmethod
+    def settle() -> None:
+        """Wait until the work queued after replies (facts, situations, warming) is done."""
+        _BACKGROUND.submit(lambda: None).result()
+
     def arrived(
         self, user: str, persona_id: str, message: str, session: str, metadata: dict | None = None
     ) -> Memory | None:
@@ -290,6 +313,14 @@ class Engine:
             if said is not None and reply.text:
                 self.store.annotate(user, persona.id, said.id, answered=True)
             earlier = (said,) if said is not None else ()
-            return self.remember(user, persona.id, items, background=True, earlier=earlier)
+            saved = self.remember(user, persona.id, items, background=True, earlier=earlier)
+            if reply.plan.kind is ColumnKind.PERSONALIZED:  # after the facts it learns
+                _BACKGROUND.submit(self._prewarm_quietly, user, persona, session)
+            return saved
 
         return save
+
+    def _prewarm_quietly(self, user: str, persona: Persona, session: str) -> None:
+        # a cache left cold costs the next message time, nothing more
+        with contextlib.suppress(PersonaLabError):
+            self.prewarm(user, persona, session)

@@ -41,6 +41,9 @@ class Settings:
     # KV states of recent prompts kept by the in-process model, so a prompt that starts like an
     # earlier one (the same persona and facts) evaluates only the new part; 0 turns it off.
     prefix_cache_mb: int = PREFIX_CACHE_MB
+    # After a reply, while the model is idle, evaluate the start of the conversation's next
+    # prompt (profile, facts, recent turns) into that cache: the next message pays for itself.
+    prewarm: bool = True
     openai_api_key: str = field(default="", repr=False)
     openai_base_url: str = ""
     openai_model: str = "gpt-4o-mini"

@@ -72,6 +72,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
         return group_chat(args, settings)
     plan = columns(args, settings)
+    settings = settings.replace(prewarm=False)  # one message per process: no next one to warm
     backend = compose.backend_from_settings(settings)  # first: a wrong model path fails fast
     store = compose.store_from_settings(settings, compose.embedder_from_settings(settings))
     engine = compose.engine_from_settings(settings, store, backend)
@@ -110,6 +111,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 print(chunk, end="", flush=True)
             print()
             _notes(reply)
+    if not args.no_remember and (engine.extractor or engine.situations_by):
+        print("learning facts from the message before exiting…", file=sys.stderr)
+        engine.settle()
     failed = [r for r in replies if r.memory_error]
     for reply in failed:
         print(f"error: the reply was not saved: {reply.memory_error}", file=sys.stderr)

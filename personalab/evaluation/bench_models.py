@@ -34,10 +34,10 @@ LIMITS = {"warm_first_token_s": 1.5, "decode_tok_s": 25.0, "compare_s": 15.0}
 
 def speed(backend, embedder: Embedder, settings: Settings) -> dict:
     """First token of generic and personalized replies, cold (a persona's first prompt) and
-    warm (its next), decode rate and a compare's wall time, through the engine as Compare runs
-    it: recall and prompt planning count in each first token (measured from the moment its
-    reply starts; the in-process model answers the columns in turn), and each exchange is
-    stored."""
+    warm (its next, once the work after the last reply is done, as when a person reads it and
+    types), decode rate and a compare's wall time, through the engine as Compare runs it:
+    recall and prompt planning count in each first token (measured from the moment its reply
+    starts; the in-process model answers the columns in turn), and each exchange is stored."""
     library = PersonaLibrary(settings.personas_dir)
     folder = Path(tempfile.mkdtemp(prefix="personalab-models-"))
     first: dict[str, list[float]] = {"generic": [], "cold": [], "warm": []}
@@ -52,6 +52,7 @@ def speed(backend, embedder: Embedder, settings: Settings) -> dict:
                 planned = time.perf_counter() - started  # recall, checks and both prompts
                 generic.read(), personal.read()  # in turn, as the in-process model serves them
                 compare.append(time.perf_counter() - started)
+                engine.settle()  # the person reads and types: the work after a reply is done
                 planning.append(planned)
                 first["generic"].append(planned + generic.stats.first_token_s)
                 first["warm" if turn else "cold"].append(planned + personal.stats.first_token_s)

@@ -12,9 +12,10 @@ from urllib.parse import urlparse
 
 import chromadb
 from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import NotFoundError
 
-from personalab.memory import lock as folder_lock
 from personalab.errors import MemoryStoreError
+from personalab.memory import lock as folder_lock
 from personalab.text.slug import slugify
 
 
@@ -122,6 +123,46 @@ def collection_name(user: str, persona: str) -> str:
     """A valid Chroma collection name unique to this (user, persona) pair."""
     digest = hashlib.sha256(f"{user}\0{persona}".encode()).hexdigest()[:12]
     return f"pl-{slugify(user)[:40]}-{slugify(persona)[:40]}-{digest}"
+
+
+MAX_BATCH = 5000  # Chroma accepts at most 5,461 records per add
+
+
+def upsert(client: object, collection, memories: list, vectors: list[list[float]]) -> None:
+    """Memories and their vectors to a collection, in chunks Chroma accepts; MemoryStoreError
+    saying why it failed (a write that reached the log counts as done)."""
+    try:
+        for start in range(0, len(memories), MAX_BATCH):
+            chunk = memories[start : start + MAX_BATCH]
+            collection.upsert(
+                ids=[m.id for m in chunk],
+                documents=[m.text for m in chunk],
+                embeddings=vectors[start : start + MAX_BATCH],
+                metadatas=[m.to_metadata() for m in chunk],
+            )
+    except Exception as exc:
+        if not in_log(exc):
+            raise MemoryStoreError(f"could not save to memory: {reason(exc, client)}") from exc
+
+
+def open_collection(client: chromadb.ClientAPI, user: str, persona: str, create: bool = True):
+    """The user x persona collection; None when it does not exist and create is False."""
+    name = collection_name(user, persona)
+    try:
+        if create:
+            return client.get_or_create_collection(
+                name,
+                embedding_function=None,
+                configuration={"hnsw": {"space": "cosine"}},
+                metadata={"user": user, "persona": persona},
+            )
+        return client.get_collection(name, embedding_function=None)
+    except NotFoundError:
+        return None
+    except Exception as exc:
+        raise MemoryStoreError(
+            f"cannot open memories of {user}/{persona}: {reason(exc, client)}"
+        ) from exc
 
 
 def reason(exc: Exception, client: object = None) -> str:

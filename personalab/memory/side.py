@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from personalab.memory.chroma import reason
 from personalab.errors import MemoryStoreError
+from personalab.memory.chroma import reason
 
 
 class SideCollection:

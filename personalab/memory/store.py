@@ -13,20 +13,26 @@ from contextlib import AbstractContextManager
 import chromadb
 from chromadb.errors import NotFoundError
 
-from personalab.memory.batches import Batches, Queue
-from personalab.memory.chroma import collection_name, in_log, open_client, open_server
-from personalab.memory.chroma import reason as _reason
 from personalab.embedding.embedder import Embedder
 from personalab.errors import MemoryStoreError
+from personalab.memory.batches import Batches, Queue
+from personalab.memory.chroma import (
+    collection_name,
+    in_log,
+    open_client,
+    open_collection,
+    open_server,
+    upsert,
+)
+from personalab.memory.chroma import reason as _reason
 from personalab.memory.index import ScopeIndex
 from personalab.memory.marks import Revisions, ScopeMarks
+from personalab.memory.reads import read_scope, situation_vectors
 from personalab.records import Memory, NewMemory, Revision, Scalar
 from personalab.text.redaction import redact
-from personalab.memory.reads import read_scope, situation_vectors
 
 __all__ = ["MemoryStore", "collection_name", "open_client", "open_server"]
 
-MAX_BATCH = 5000  # Chroma accepts at most 5,461 records per add
 MAX_SCOPES = 64  # scopes mirrored in process at once (least recently used are dropped)
 
 
@@ -378,46 +384,16 @@ class MemoryStore:
     def _upsert(
         self, user: str, persona: str, memories: list[Memory], vectors: list[list[float]]
     ) -> None:
-        """Memories and their vectors to Chroma, in chunks it accepts."""
-        collection = self._collection(user, persona)
-        try:
-            for start in range(0, len(memories), MAX_BATCH):
-                chunk = memories[start : start + MAX_BATCH]
-                collection.upsert(
-                    ids=[m.id for m in chunk],
-                    documents=[m.text for m in chunk],
-                    embeddings=vectors[start : start + MAX_BATCH],
-                    metadatas=[m.to_metadata() for m in chunk],
-                )
-        except Exception as exc:
-            if not in_log(exc):
-                raise MemoryStoreError(
-                    f"could not save to memory: {_reason(exc, self.client)}"
-                ) from exc
+        upsert(self.client, self._collection(user, persona), memories, vectors)
 
     def _collection(self, user: str, persona: str, create: bool = True):
         """The scope's collection; None when it does not exist and create is False."""
         name = collection_name(user, persona)
         found = self._collections.get(name)
-        if found is not None:
-            return found
-        try:
-            if create:
-                found = self.client.get_or_create_collection(
-                    name,
-                    embedding_function=None,
-                    configuration={"hnsw": {"space": "cosine"}},
-                    metadata={"user": user, "persona": persona},
-                )
-            else:
-                found = self.client.get_collection(name, embedding_function=None)
-        except NotFoundError:
-            return None
-        except Exception as exc:
-            raise MemoryStoreError(
-                f"cannot open memories of {user}/{persona}: {_reason(exc, self.client)}"
-            ) from exc
-        self._collections[name] = found
+        if found is None:
+            found = open_collection(self.client, user, persona, create)
+            if found is not None:
+                self._collections[name] = found
         return found
 
     def _load(self, name: str, index: ScopeIndex) -> None:

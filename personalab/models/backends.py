@@ -85,9 +85,8 @@ class PromptStats:
 
 @functools.cache  # one class per process, however many models load
 def _sized_cache(base: type) -> type:
-    """llama-cpp-python's RAM cache, held to its capacity by what its states really take: it
-    counts only the KV bytes, but each state also copies the logits (n_batch x vocabulary
-    floats: 300 MB for Qwen), so it grew until the machine ran out of memory (measured)."""
+    """llama-cpp-python's RAM cache, held to its capacity by what its states really take (it
+    counts only the KV bytes; a state of llama-cpp-python's own also copies the logits)."""
 
     class SizedCache(base):
         @property
@@ -115,6 +114,29 @@ def _counting_llama(base: type) -> type:
                 self.awaiting_prompt = False
                 self.prompt_stats = PromptStats(self.n_tokens + len(tokens), len(tokens))
             return super().eval(tokens)
+
+        # A saved state copies the score rows (n_batch x vocabulary floats: 311 MB for Qwen),
+        # which are never written without logits_all and never read after a load (the prompt's
+        # last token is always decoded again). Without them a state is its KV cells (about
+        # 12 KB a token for Qwen 0.5B): saving and loading take milliseconds, not a tenth of
+        # a second each, and the cache holds dozens of prompts, not one.
+        def save_state(self):
+            if self._logits_all:
+                return super().save_state()
+            rows, self.scores = self.scores, self.scores[:0]
+            try:
+                return super().save_state()
+            finally:
+                self.scores = rows
+
+        def load_state(self, state):
+            if self._logits_all or len(state.scores):
+                return super().load_state(state)
+            rows, self.scores = self.scores, self.scores[:0]
+            try:
+                return super().load_state(state)
+            finally:
+                self.scores = rows
 
     return CountingLlama
 
@@ -184,6 +206,34 @@ class EmbeddedBackend:
         """How many prompt states the prefix cache holds now (0 when it is off)."""
         cache = self._llama.cache
         return len(cache.cache_state) if cache is not None else 0
+
+    def warm(self, messages: list[ChatMessage]) -> int:
+        """Evaluate the start of a next prompt (the profile, facts and chat so far) while the
+        model is idle, and keep its state in the prefix cache, so that the next message
+        evaluates only what it adds. Returns the tokens evaluated: 0 when skipped (caching is
+        off, or a request holds or waits for the model: warming never delays one)."""
+        if self._llama.cache is None:
+            return 0
+        with self.turns.spare() as free:
+            if not free:
+                return 0
+            last, self._llama.awaiting_prompt = self._llama.prompt_stats, True
+            try:  # an empty user turn: the next prompt shares everything up to its text
+                ahead = [{"role": m.role, "content": m.content} for m in messages]
+                self._llama.create_chat_completion(
+                    messages=[*ahead, {"role": "user", "content": ""}], max_tokens=1, temperature=0
+                )
+                return self._llama.prompt_stats.evaluated
+            except ValueError:  # longer than the window: the next prompt is planned to fit
+                return 0
+            finally:
+                self._llama.prompt_stats, self._llama.awaiting_prompt = last, False
+
+    @property
+    def prefix_cache_bytes(self) -> int:
+        """What the prefix cache holds, in bytes (states with their token ids)."""
+        cache = self._llama.cache
+        return cache.cache_size if cache is not None else 0
 
     @property
     def last_prompt(self) -> PromptStats:

@@ -128,6 +128,27 @@ class Turnstile:
             self._depth.n = 0
             self._leave(ticket, held=True)
 
+    @contextlib.contextmanager
+    def spare(self) -> Iterator[bool]:
+        """Hold the model for the block if nobody holds it or waits for it now, else hold
+        nothing (yields whether it holds): for work that may be skipped, such as warming a
+        cache. Its length does not count in the wait estimates."""
+        with self._cond:
+            free = not self._line
+            if free:
+                ticket = self._tickets
+                self._tickets += 1
+                self._line.append(ticket)
+        if not free:
+            yield False
+            return
+        self._depth.n = 1
+        try:
+            yield True
+        finally:
+            self._depth.n = 0
+            self._leave(ticket, held=False)
+
     def _holds(self, ticket: int) -> bool:
         return self._line.index(ticket) < self.capacity
 

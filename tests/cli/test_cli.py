@@ -20,9 +20,8 @@ def test_chat_json_prints_the_reply_and_the_prompt_it_answered():
     (only,) = json.loads(first.stdout)["columns"]
     assert only["kind"] == "personalized" and only["persona"] == PERSONA and only["text"].strip()
     assert only["prompt"]["messages"][0]["role"] == "system"
-    assert only["prompt"]["messages"][-1]["content"].startswith(
-        "I am allergic to peanuts.\n\n(Remember: Her family is vegetarian"
-    )
+    assert "\n\nRemember: Her family is vegetarian" in only["prompt"]["messages"][0]["content"]
+    assert only["prompt"]["messages"][-1]["content"] == "I am allergic to peanuts."
 
 
 def told_and_compared() -> dict:
@@ -128,9 +127,10 @@ def test_recall_shows_what_a_personalized_prompt_would_hold_without_a_model(tmp_
     assert first["facts"][0]["memory"]["text"] == "I have a nut allergy, cashews included."
     assert first["messages"][0]["role"] == "system"
     assert "cashews" in first["messages"][0]["content"]
-    assert first["messages"][-1]["content"].startswith("What can I bake for the class party?")
+    assert first["messages"][-1]["content"].endswith("What can I bake for the class party?")
     episode = second["episodes"][0]
     assert episode["memory"]["text"] == "We watched a film about penguins last night."
+    assert "penguins" in second["messages"][-1]["content"]  # before the message it serves
     assert set(episode["parts"]) >= {"dense", "keyword", "recency", "neighbour"}
 
 

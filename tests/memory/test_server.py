@@ -158,7 +158,9 @@ def test_a_turn_and_the_facts_it_states_leave_one_revision(server_store, setting
 
 
 @pytest.mark.slow
-def test_a_chroma_server_killed_mid_session_loses_nothing_acknowledged(tmp_path, embedder, settings):
+def test_a_chroma_server_killed_mid_session_loses_nothing_acknowledged(
+    tmp_path, embedder, settings
+):
     """The Chroma server is killed (SIGKILL) after one exchange: the next message is refused
     with a message naming the server, before the model is asked; once the server is back on
     the same data, the first exchange is all there."""

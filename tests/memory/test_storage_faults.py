@@ -8,7 +8,6 @@ from personalab.records import NewMemory
 from tests.conftest import run_cli
 from tests.helpers import after_restart, fill, read_only, small_disk
 
-
 PERSONA = "ananya-olympiad-student"
 
 

@@ -68,20 +68,43 @@ def test_a_compare_reuses_the_personas_prompt_and_says_so(store, settings, cache
     assert stats["reused_tokens"] > stats["prompt_tokens"] // 2
 
 
-def test_the_state_cache_stays_within_its_capacity_counting_everything_it_holds():
-    """Eight different prompts leave one state in a 40 MB cache: each state also holds the
-    prompt's logits (about 30 MB here, 3 MB of KV), which llama-cpp-python's own count leaves
-    out (the cache then kept every state until memory ran out)."""
-    small = EmbeddedBackend(prefix_cache_mb=40)
-    for i in range(8):
-        ask(small, ChatMessage("system", f"Profile number {i}. " * 30), "Hi")
-    assert small.prefix_cache_entries == 1
+def test_the_state_cache_holds_many_prompts_within_its_capacity():
+    """A saved state is the prompt's KV cells, without the logit rows llama-cpp-python also
+    copies (never read after a load; about 30 MB a state here, 311 MB for Qwen, so the cache
+    held one prompt): eight profiles fit in 40 MB and each comes back warm; a 10 MB cache keeps
+    fewer, and never holds more than its capacity."""
+    profiles = [ChatMessage("system", f"Profile number {i}. " * 30) for i in range(8)]
+    roomy = EmbeddedBackend(prefix_cache_mb=40)
+    for profile in profiles:
+        ask(roomy, profile, "Hi")
+    assert roomy.prefix_cache_entries == 8
+    back = ask(roomy, profiles[0], "Hello again")
+    assert back.reused > back.tokens - 20
+    tight = EmbeddedBackend(prefix_cache_mb=10)
+    for profile in profiles:
+        ask(tight, profile, "Hi")
+    assert 1 <= tight.prefix_cache_entries < 8 and tight.prefix_cache_bytes <= 10 << 20
 
 
-def test_forgetting_the_prefixes_makes_the_next_prompt_cold(cached):
-    """After forget_prefixes (a benchmark's cold start) the same profile is evaluated whole."""
-    ask(cached, PROFILE, "What should I eat before a long run?")
-    cached.forget_prefixes()
-    assert cached.prefix_cache_entries == 0
-    again = ask(cached, PROFILE, "Plan my week.")
-    assert again.evaluated > again.tokens - 20
+def test_after_a_reply_the_next_message_evaluates_only_its_own_part(store, settings, cached):
+    """Once the work after a reply is done (as while a person reads and types), the next
+    message evaluates little more than itself, though the recent turns in its prompt have moved
+    on (the oldest dropped): they were evaluated in between. Without warming, that message
+    evaluates the turns that moved as well."""
+    lena = PersonaLibrary(LIBRARY).get("lena-vegan-marathoner")
+    said = ("What should I cook tonight?", "And for lunch tomorrow?", "Any snack for the run?")
+    evaluated = {}
+    for prewarm in (True, False):
+        # no room for recalled turns: they are the message's own part, evaluated each time
+        changed = settings.replace(
+            guard="off", prewarm=prewarm, recent_turns=2, memory_token_budget=1
+        )
+        engine = Engine(store, cached, changed)
+        cached.forget_prefixes()  # nothing from the other run
+        for message in said:
+            engine.reply("u", lena, message, f"warm-{prewarm}").read()
+            evaluated[prewarm] = cached.last_prompt.evaluated
+            engine.settle()
+    last, before = (len(cached.tokenize(m)) for m in said[2:0:-1])
+    assert evaluated[True] <= last + 12
+    assert evaluated[False] >= evaluated[True] + before

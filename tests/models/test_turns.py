@@ -155,3 +155,21 @@ def test_a_thread_that_holds_the_turn_goes_straight_on_when_it_asks_again():
         assert gate.waiting == 1
     waiting.join(WAIT_S)
     assert order == ["retry", "waiting"]
+
+
+def test_spare_work_takes_the_model_only_when_nobody_holds_or_waits_for_it():
+    """Warming a cache runs only on an idle model: it never takes a turn from a request, and a
+    request that comes meanwhile waits only for it to end."""
+    gate = Turnstile()
+    holder = Holder(gate)
+    with gate.spare() as free:
+        assert not free  # someone holds the model: skipped, nothing held
+    holder.done()
+    order, heard = [], {}
+    with gate.spare() as free:
+        assert free
+        thread = queue_up(gate, "request", order, heard)
+        until(lambda: heard.get("request"), "the request heard its place")
+        assert heard["request"][0].ahead == 1 and not order
+    thread.join(WAIT_S)
+    assert order == ["request"] and gate.waiting == 0
