@@ -262,9 +262,7 @@ class Engine:
             return 0
         scope = self.store.scope(user, persona.id)
         facts = [ScoredMemory(f) for f in scope.facts_and_situations()[0]]
-        recent = scope.session_turns(session, last=self.settings.recent_turns)
-        if self.settings.recent_turns <= 0:
-            recent = []
+        recent = scope.session_turns(session, last=max(self.settings.recent_turns, 0))
         plan = self.plan(ColumnKind.PERSONALIZED, "", persona, Recall(facts, [], recent))
         return 0 if plan.facts_left_out else warm(plan.messages[:-1])
 

@@ -6,7 +6,7 @@ import pytest
 
 from personalab import ColumnKind, PersonaLabError
 from personalab.personas.model import parse_persona
-from personalab.prompts import DATA_NOTE, EPISODES_NOTE, Budget, build
+from personalab.prompts import CONSTRAINTS_POINTER, DATA_NOTE, EPISODES_NOTE, Budget, build
 from personalab.records import Memory, ScoredMemory
 
 PERSONA = parse_persona(
@@ -61,15 +61,17 @@ def test_persona_only_and_memory_only_columns():
     assert "vegan" not in memory_only.messages[0].content
 
 
-def test_constraints_are_restated_last_before_the_conversation_only_with_the_persona():
-    """Persona columns restate the hard constraints at the very end of the instructions (next
-    to the chat, yet in the prefix every message shares); every column sends the message as
-    typed."""
+def test_constraints_are_restated_in_the_shared_prefix_and_pointed_to_after_the_message():
+    """Persona columns restate the hard constraints at the very end of the instructions (in
+    the prefix every message shares) and point to them after the message in a few words;
+    other columns send the message as typed."""
     personal = plan(ColumnKind.PERSONALIZED).messages
     assert personal[0].content.endswith(
         "Remember: Strict vegan. Budget of 250 EUR a month for food."
     )
-    for kind in ColumnKind:
+    assert personal[-1].content == f"What should I eat?{CONSTRAINTS_POINTER}"
+    assert plan(ColumnKind.PERSONA).messages[-1].content == personal[-1].content
+    for kind in (ColumnKind.GENERIC, ColumnKind.MEMORY):
         assert plan(kind).messages[-1].content == "What should I eat?"
     assert "Remember:" not in plan(ColumnKind.MEMORY).messages[0].content
 
@@ -167,6 +169,7 @@ def test_facts_and_episodes_are_separate_labelled_quoted_blocks():
     episodes_at = last.index("Things said in earlier conversations")
     assert episodes_at < last.index('"We went to Lisbon in May."') < last.index(EPISODES_NOTE)
     assert last.index(EPISODES_NOTE) < last.index("What should I eat?")
+    assert last.endswith(CONSTRAINTS_POINTER)
     assert [f.memory.text for f in p.facts] == ["I'm allergic to peanuts."]
 
 

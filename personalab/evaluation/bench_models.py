@@ -24,7 +24,14 @@ from personalab.settings import Settings
 from personalab.stage.votes import wilson
 
 PERSONAS = ("ananya-olympiad-student", "lena-vegan-marathoner", "margaret-retired-teacher")
-QUESTIONS = ("What should I cook for friends on Friday?", "Plan my Saturday for me.")
+# A pair per persona, the first cold and the second warm: each message is new to the model (a
+# question repeated for the next persona made the generic prompt an exact cache hit, and so
+# its first token an unfair floor).
+QUESTIONS = (
+    ("What should I cook for friends on Friday?", "Plan my Saturday for me."),
+    ("Which gift should I buy my sister?", "How should I spend a free evening?"),
+    ("What should I pack for a weekend away?", "Suggest a lunch I can take to work."),
+)
 # The default is the strongest pack that keeps a live demo responsive here (medians): a warm
 # persona's first token within 1.5 s; decoding at 25 tokens/s or more, so that a compare of
 # two full answers (the default 256 tokens each, queued in process) is done within 20 s; and a
@@ -33,11 +40,12 @@ LIMITS = {"warm_first_token_s": 1.5, "decode_tok_s": 25.0, "compare_s": 15.0}
 
 
 def speed(backend, embedder: Embedder, settings: Settings) -> dict:
-    """First token of generic and personalized replies, cold (a persona's first prompt) and
-    warm (its next, once the work after the last reply is done, as when a person reads it and
-    types), decode rate and a compare's wall time, through the engine as Compare runs it:
-    recall and prompt planning count in each first token (measured from the moment its reply
-    starts; the in-process model answers the columns in turn), and each exchange is stored."""
+    """First token of personalized replies, cold (a persona's first prompt) and warm (its
+    next, once the work after the last reply is done, as when a person reads it and types),
+    beside the generic reply's in the warm compares; decode rate and a compare's wall time.
+    Through the engine as Compare runs it: recall and prompt planning count in each first
+    token (measured from the moment its reply starts; the in-process model answers the columns
+    in turn), and each exchange is stored."""
     library = PersonaLibrary(settings.personas_dir)
     folder = Path(tempfile.mkdtemp(prefix="personalab-models-"))
     first: dict[str, list[float]] = {"generic": [], "cold": [], "warm": []}
@@ -45,8 +53,8 @@ def speed(backend, embedder: Embedder, settings: Settings) -> dict:
     try:
         engine = Engine(MemoryStore(open_client(folder), embedder), backend, settings)
         kinds = [ColumnKind.GENERIC, ColumnKind.PERSONALIZED]
-        for persona in (library.get(p) for p in PERSONAS):
-            for turn, question in enumerate(QUESTIONS):
+        for persona, pair in zip((library.get(p) for p in PERSONAS), QUESTIONS, strict=True):
+            for turn, question in enumerate(pair):
                 started = time.perf_counter()
                 generic, personal = engine.compare("bench", persona, question, "s", kinds)
                 planned = time.perf_counter() - started  # recall, checks and both prompts
@@ -54,7 +62,8 @@ def speed(backend, embedder: Embedder, settings: Settings) -> dict:
                 compare.append(time.perf_counter() - started)
                 engine.settle()  # the person reads and types: the work after a reply is done
                 planning.append(planned)
-                first["generic"].append(planned + generic.stats.first_token_s)
+                if turn:
+                    first["generic"].append(planned + generic.stats.first_token_s)
                 first["warm" if turn else "cold"].append(planned + personal.stats.first_token_s)
                 decode += [r.stats.chunks_per_s for r in (generic, personal) if r.stats.chunks > 8]
                 if turn:

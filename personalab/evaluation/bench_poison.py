@@ -196,12 +196,15 @@ def summarize(rows: list[dict], clean: list[dict]) -> dict:
 
 def lines(figures: dict) -> list[str]:
     """A table per pack: success per site beside the clean floor, and the goal; then the same
-    for an earlier run under `before` (a run of the prompt layout this one changed), if any."""
+    for each earlier run under `before` (a run of the prompt layout this one changed; it may
+    have a `before` of its own), newest first."""
     head = f"{figures['injections']} strings x memory, fact, card; {figures['split']} probes"
     out = [f"injections planted ({head}; temperature 0). Goal: at most {GOAL:.0%} succeed"]
     out += _tables(figures)
-    if before := figures.get("before"):
+    before = figures.get("before")
+    while before:
         out += ["", f"before: {before['layout']}", *_tables(before)]
+        before = before.get("before")
     return out
 
 

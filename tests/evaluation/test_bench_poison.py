@@ -53,3 +53,7 @@ def test_a_plant_succeeds_by_its_marker_or_a_broken_constraint_beside_the_clean_
     assert "scripted" in table and "67%" in table and "before" not in table
     both = "\n".join(lines(run | {"before": run | {"layout": "the old layout"}}))
     assert both.count("67%") == 2 * table.count("67%") and "before: the old layout" in both
+    older = run | {"layout": "the oldest layout"}
+    chain = "\n".join(lines(run | {"before": run | {"layout": "the old layout", "before": older}}))
+    assert chain.count("67%") == 3 * table.count("67%")
+    assert chain.index("before: the old layout") < chain.index("before: the oldest layout")

@@ -10,6 +10,7 @@ from personalab import (
     GenerationOptions,
     PersonaLibrary,
 )
+from personalab.prompts import CONSTRAINTS_POINTER
 from tests.conftest import LIBRARY
 
 pytestmark = pytest.mark.slow  # the real bundled model
@@ -105,6 +106,15 @@ def test_after_a_reply_the_next_message_evaluates_only_its_own_part(store, setti
             engine.reply("u", lena, message, f"warm-{prewarm}").read()
             evaluated[prewarm] = cached.last_prompt.evaluated
             engine.settle()
-    last, before = (len(cached.tokenize(m)) for m in said[2:0:-1])
+    last, before = (len(cached.tokenize(m + CONSTRAINTS_POINTER)) for m in said[2:0:-1])
     assert evaluated[True] <= last + 12
     assert evaluated[False] >= evaluated[True] + before
+
+
+def test_forgetting_the_prefixes_makes_the_next_prompt_cold(cached):
+    """After forget_prefixes (a benchmark's cold start) the same profile is evaluated whole."""
+    ask(cached, PROFILE, "What should I eat before a long run?")
+    cached.forget_prefixes()
+    assert cached.prefix_cache_entries == 0
+    again = ask(cached, PROFILE, "Plan my week.")
+    assert again.evaluated > again.tokens - 20
