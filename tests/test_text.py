@@ -24,6 +24,7 @@ def loads_anything(markdown: str) -> bool:
         '![x](<http://tracker.example/p.png> "title")',
         "<img src=http://tracker.example/x.png>",
         "<script>alert(1)</script>",
+        "a reply cut off inside a tag: <img src=http://tracker.example/x.png",
     ],
 )
 def test_remote_images_and_raw_html_become_inert(text):

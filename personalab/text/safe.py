@@ -11,6 +11,7 @@ _LINK = re.compile(r"(?<!!)\[([^\]]+)\]\(\s*<?([^)\s>]*)>?(?:\s+\"[^\"]*\")?\s*\
 _REF_DEF = re.compile(r"^\s{0,3}\[([^\]]+)\]:\s*(\S+).*$", re.MULTILINE)
 _AUTOLINK = re.compile(r"<((?:https?|ftp|mailto|data|javascript|file):[^>\s]*)>", re.I)
 _TAG = re.compile(r"<(/?[A-Za-z!?][^>]*)>")
+_OPENING = re.compile(r"<(?=[/A-Za-z!?])")  # a tag never closed (a reply cut off inside it)
 
 
 def host_of(url: str) -> str:
@@ -29,14 +30,16 @@ def safe_markdown(text: str) -> str:
 
     Images become links labelled as images (a remote image would be fetched by every viewer's
     browser, and its address can carry data out); links show where they go; links to other
-    schemes (javascript:, data:, file:) become plain text; HTML tags are shown as text.
+    schemes (javascript:, data:, file:) become plain text; HTML tags, closed or not, are shown
+    as text.
     """
     text = _REF_DEF.sub(lambda m: f"\\[{m.group(1)}\\]: {_plain_url(m.group(2))}", text)
     text = _IMAGE.sub(lambda m: _image(m.group(1), m.group(2)), text)
     text = _REF_IMAGE.sub(lambda m: f"(image: {m.group(1) or m.group(2)})", text)
     text = _LINK.sub(lambda m: _link(m.group(1), m.group(2)), text)
     text = _AUTOLINK.sub(lambda m: _plain_url(m.group(1)), text)
-    return _TAG.sub(lambda m: f"&lt;{m.group(1)}&gt;", text)
+    text = _TAG.sub(lambda m: f"&lt;{m.group(1)}&gt;", text)
+    return _OPENING.sub("&lt;", text)
 
 
 def _image(alt: str, url: str) -> str:

@@ -127,7 +127,7 @@ def test_recall_shows_what_a_personalized_prompt_would_hold_without_a_model(tmp_
     assert first["facts"][0]["memory"]["text"] == "I have a nut allergy, cashews included."
     assert first["messages"][0]["role"] == "system"
     assert "cashews" in first["messages"][0]["content"]
-    assert first["messages"][-1]["content"].endswith("What can I bake for the class party?")
+    assert "What can I bake for the class party?" in first["messages"][-1]["content"]
     episode = second["episodes"][0]
     assert episode["memory"]["text"] == "We watched a film about penguins last night."
     assert "penguins" in second["messages"][-1]["content"]  # before the message it serves
