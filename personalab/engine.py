@@ -257,14 +257,18 @@ class Engine:
         its own part. Returns the tokens evaluated: 0 when there is nothing to warm (no model
         of this process, warming off) or nothing it can know (not every fact fits, so the next
         message decides which go in)."""
-        warm = getattr(self.backend, "warm", None)
-        if warm is None or not self.settings.prewarm:
+        if not self._warms:
             return 0
         scope = self.store.scope(user, persona.id)
         facts = [ScoredMemory(f) for f in scope.facts_and_situations()[0]]
         recent = scope.session_turns(session, last=max(self.settings.recent_turns, 0))
         plan = self.plan(ColumnKind.PERSONALIZED, "", persona, Recall(facts, [], recent))
-        return 0 if plan.facts_left_out else warm(plan.messages[:-1])
+        return 0 if plan.facts_left_out else self.backend.warm(plan.messages[:-1])
+
+    @property
+    def _warms(self) -> bool:
+        """Whether replies warm the cache of the next prompt: a model of this process, on."""
+        return self.settings.prewarm and hasattr(self.backend, "warm")
 
     @staticmethod
     def settle() -> None:
@@ -312,7 +316,7 @@ class Engine:
                 self.store.annotate(user, persona.id, said.id, answered=True)
             earlier = (said,) if said is not None else ()
             saved = self.remember(user, persona.id, items, background=True, earlier=earlier)
-            if reply.plan.kind is ColumnKind.PERSONALIZED:  # after the facts it learns
+            if self._warms and reply.plan.kind is ColumnKind.PERSONALIZED:  # after its facts
                 _BACKGROUND.submit(self._prewarm_quietly, user, persona, session)
             return saved
 
