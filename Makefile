@@ -49,7 +49,7 @@ LLAMA_PORT ?= 8502
 room: $(STAMP) model $(LLAMA_SERVER)
 	@gguf=$$($(BIN)/python -m personalab models install) && name=$$(basename "$$gguf" .gguf) && \
 	$(LLAMA_SERVER) -m "$$gguf" --host 127.0.0.1 --port $(LLAMA_PORT) --parallel $(SLOTS) \
-		-c $$(( $(SLOTS) * 2048 )) --log-disable >/dev/null 2>&1 & server=$$!; \
+		-c $$(( $(SLOTS) * 4096 )) --log-disable >/dev/null 2>&1 & server=$$!; \
 	trap 'kill $$server 2>/dev/null' EXIT INT TERM; \
 	until $(BIN)/python -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$(LLAMA_PORT)/v1/models')" 2>/dev/null; do \
 		kill -0 $$server 2>/dev/null || { echo "llama.cpp's server did not start"; exit 1; }; sleep 1; done; \

@@ -8,6 +8,7 @@ from personalab.text.safe import safe_markdown
 
 ctx = sidebar.context()
 persona = sidebar.require_persona(ctx)
+replies.warm_up(ctx.settings, ctx.user, persona, ctx.session)
 st.title(details.plain(persona.name))
 st.caption(f"{details.plain(persona.summary)} · chatting as **{details.plain(ctx.user)}**")
 

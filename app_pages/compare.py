@@ -7,6 +7,7 @@ from personalab import ColumnKind, PersonaLabError
 
 ctx = sidebar.context()
 persona = sidebar.require_persona(ctx)
+replies.warm_up(ctx.settings, ctx.user, persona, ctx.session)
 state = st.session_state
 st.title("Compare")
 

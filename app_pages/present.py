@@ -80,6 +80,7 @@ chosen = left.selectbox(
 persona = next(p for p in personas if p.id == chosen)
 ctx = ctx.__class__(ctx.settings, ctx.user, persona, ctx.session)
 sidebar.require_persona(ctx)
+replies.warm_up(ctx.settings, ctx.user, persona, ctx.session)
 st.title(stage.plain(persona.name))
 st.caption(stage.plain(persona.summary))
 

@@ -254,16 +254,22 @@ class Engine:
     def prewarm(self, user: str, persona: Persona, session: str) -> int:
         """Warm the local model's cache with the start of this conversation's next
         personalized prompt (profile, facts, recent turns), so the next message evaluates only
-        its own part. Returns the tokens evaluated: 0 when there is nothing to warm (no model
-        of this process, warming off) or nothing it can know (not every fact fits, so the next
-        message decides which go in)."""
+        its own part (when not every fact fits, the facts it adds for itself too). Returns the
+        tokens evaluated: 0 when there is nothing to warm (no model of this process, warming
+        off)."""
         if not self._warms:
             return 0
         scope = self.store.scope(user, persona.id)
         facts = [ScoredMemory(f) for f in scope.facts_and_situations()[0]]
         recent = scope.session_turns(session, last=max(self.settings.recent_turns, 0))
         plan = self.plan(ColumnKind.PERSONALIZED, "", persona, Recall(facts, [], recent))
-        return 0 if plan.facts_left_out else self.backend.warm(plan.messages[:-1])
+        return self.backend.warm(plan.messages[:-1])
+
+    def warm_up(self, user: str, persona: Persona, session: str) -> None:
+        """Queue prewarm for a persona just opened, so its first message finds the profile and
+        facts evaluated while the person types; nothing when this model cannot warm."""
+        if self._warms:
+            _BACKGROUND.submit(self._prewarm_quietly, user, persona, session)
 
     @property
     def _warms(self) -> bool:
@@ -316,8 +322,8 @@ class Engine:
                 self.store.annotate(user, persona.id, said.id, answered=True)
             earlier = (said,) if said is not None else ()
             saved = self.remember(user, persona.id, items, background=True, earlier=earlier)
-            if self._warms and reply.plan.kind is ColumnKind.PERSONALIZED:  # after its facts
-                _BACKGROUND.submit(self._prewarm_quietly, user, persona, session)
+            if reply.plan.kind is ColumnKind.PERSONALIZED:  # queued after its facts
+                self.warm_up(user, persona, session)
             return saved
 
         return save

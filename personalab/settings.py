@@ -36,7 +36,9 @@ class Settings:
     # Any GGUF file for the offline backend instead of a pack.
     gguf_path: str = ""
     models_dir: str = ""  # one more folder to look for GGUF files in (besides the usual ones)
-    n_ctx: int = 2048
+    # 4096: with the facts a stable prefix, a window that holds every fact of a long history is
+    # paid for once per persona (`bench budget`); the packs' models take 8k (SmolLM2) or 32k.
+    n_ctx: int = 4096
     n_threads: int = 0  # 0: all cores
     # KV states of recent prompts kept by the in-process model, so a prompt that starts like an
     # earlier one (the same persona and facts) evaluates only the new part; 0 turns it off.

@@ -105,7 +105,7 @@ def llama_server():
     port = free_port()
     url = f"http://127.0.0.1:{port}/v1"
     args = [sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_gguf_path())]
-    args += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"]
+    args += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096"]
     with running(args, f"{url}/models"):
         yield url
 

@@ -173,17 +173,40 @@ def test_facts_and_episodes_are_separate_labelled_quoted_blocks():
     assert [f.memory.text for f in p.facts] == ["I'm allergic to peanuts."]
 
 
-def test_all_facts_fit_then_the_most_relevant():
-    """Every fact enters while the fact budget allows; beyond it the most relevant are kept."""
-    facts = [
-        scored(f"Fact number {i} " + "z" * 60, score=1 - i / 100, kind="fact") for i in range(40)
-    ]
-    roomy = build(ColumnKind.MEMORY, "hi", None, facts, [], [], Budget(8192, 256, facts=4000))
+def test_all_facts_fit_then_a_stable_core_and_the_most_relevant_for_the_message():
+    """Every fact enters the instructions while the fact budget allows. Beyond it, the
+    instructions keep the same facts whatever is asked (constraints first, then the oldest), so
+    a local model evaluates them once; the most relevant of the others come with the message."""
+
+    def fact(i: int, text: str, score: float) -> ScoredMemory:
+        memory = Memory(f"f{i}", text, "user", 1_700_000_000.0 + i, "s", "u", "p", kind="fact")
+        return ScoredMemory(memory, score=score, similarity=score)
+
+    texts = [f"Fact number {i} " + "z" * 60 for i in range(40)]
+    texts[39] = "I can't eat nuts, not even a trace."  # the newest fact, a constraint
+
+    def ranked(best: int) -> list[ScoredMemory]:  # as recall gives them: most relevant first
+        facts = [fact(i, t, 1.0 if i == best else 0.5 - i / 100) for i, t in enumerate(texts)]
+        return sorted(facts, key=lambda f: -f.score)
+
+    roomy = build(ColumnKind.MEMORY, "hi", None, ranked(0), [], [], Budget(8192, 256, facts=4000))
     assert len(roomy.facts) == 40 and roomy.facts_left_out == 0
-    tight = build(ColumnKind.MEMORY, "hi", None, facts, [], [], Budget(8192, 256, facts=150))
-    kept = {f.memory.text[:14] for f in tight.facts}
-    assert 0 < len(kept) < 40 and "Fact number 0 " in kept and tight.facts_left_out > 0
-    assert "Fact number 39" not in kept
+    assert "Fact number 33" in roomy.messages[0].content
+    tight = Budget(8192, 256, facts=500)
+    asked = [build(ColumnKind.MEMORY, q, None, ranked(b), [], [], tight) for q, b in
+             (("Plan my week.", 33), ("What should I read?", 36))]  # fmt: skip
+    first, second = asked
+    assert first.messages[0].content == second.messages[0].content  # the same instructions
+    core = first.messages[0].content
+    assert "can't eat nuts" in core and "Fact number 0 " in core and "Fact number 33" not in core
+    assert '"Fact number 33 ' in first.messages[-1].content  # relevant to this message only
+    assert '"Fact number 36 ' in second.messages[-1].content
+    assert "Fact number 33" not in second.messages[-1].content
+    assert first.messages[-1].content.index("Fact number 33") < first.messages[-1].content.index(
+        EPISODES_NOTE
+    )
+    shown = {f.memory.id for f in first.facts}
+    assert {"f0", "f33", "f39"} <= shown and first.facts_left_out == 40 - len(shown) > 0
 
 
 def test_the_automatic_fact_budget_grows_with_the_context_window():

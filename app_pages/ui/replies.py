@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 import streamlit as st
 
+from app_pages.ui import resources
 from app_pages.ui.details import plain, show_details
-from personalab import PersonaLabError, Reply
+from personalab import Persona, PersonaLabError, Reply, Settings
 from personalab.models import turns
 from personalab.text.safe import safe_markdown
 
@@ -24,6 +26,18 @@ def attempt(make: Callable[[], T]) -> T | None:
     except PersonaLabError as exc:
         st.error(f"No reply: {plain(str(exc))}", icon=":material/error:")
         return None
+
+
+def warm_up(settings: Settings, user: str, persona: Persona, session: str) -> None:
+    """Once per session and persona: the local model evaluates the start of the persona's
+    prompt in the background while the person reads and types (a model that fails to load
+    says so when a message is sent)."""
+    warmed = st.session_state.setdefault("warmed_scopes", set())
+    key = f"{user}\0{persona.id}\0{session}"
+    if key not in warmed:
+        warmed.add(key)
+        with contextlib.suppress(PersonaLabError):
+            resources.engine(settings).warm_up(user, persona, session)
 
 
 def stream(reply: Reply | None, details: bool = True) -> dict | None:

@@ -20,7 +20,7 @@ from personalab.prompts import ColumnKind
 from personalab.records import NewMemory
 from personalab.settings import Settings
 
-BUDGETS = (150, 300, 500, 700, 900, 1200)  # prompt tokens for facts
+BUDGETS = (300, 600, 900, 1200, 1600, 2000)  # prompt tokens for facts
 PERSONA = "lena-vegan-marathoner"
 QUESTIONS = (  # a pair per repeat: the first is cold, the second warm
     ("What should I cook for friends on Friday?", "Plan my Saturday for me."),

@@ -117,7 +117,7 @@ LLAMA_SERVER = Path(os.environ.get("PERSONALAB_LLAMA_SERVER", ROOT / ".cache" / 
 
 @contextlib.contextmanager
 def llama_server(
-    gguf: Path, slots: int, n_ctx: int = 2048
+    gguf: Path, slots: int, n_ctx: int = 4096
 ) -> Iterator[tuple[str, subprocess.Popen]]:
     """llama.cpp's own server (built by `make llama-server`) on a free loopback port, decoding
     `slots` requests at once with n_ctx tokens each; yields its /v1 URL and its process."""

@@ -10,7 +10,9 @@ from personalab import (
     GenerationOptions,
     PersonaLibrary,
 )
+from personalab.evaluation.probes import load_probes
 from personalab.prompts import CONSTRAINTS_POINTER
+from personalab.records import NewMemory
 from tests.conftest import LIBRARY
 
 pytestmark = pytest.mark.slow  # the real bundled model
@@ -109,6 +111,45 @@ def test_after_a_reply_the_next_message_evaluates_only_its_own_part(store, setti
     last, before = (len(cached.tokenize(m + CONSTRAINTS_POINTER)) for m in said[2:0:-1])
     assert evaluated[True] <= last + 12
     assert evaluated[False] >= evaluated[True] + before
+
+
+def test_a_persona_just_opened_is_warm_for_its_first_message(store, settings, cached):
+    """Opening a persona (a page shown) queues the warming of its prompt: the first message
+    then evaluates only its own turn; without it, the profile too."""
+    lena = PersonaLibrary(LIBRARY).get("lena-vegan-marathoner")
+    evaluated = {}
+    for warm in (True, False):
+        engine = Engine(store, cached, settings.replace(guard="off"))
+        cached.forget_prefixes()
+        if warm:
+            engine.warm_up("opened", lena, f"s-{warm}")
+            engine.settle()
+        reply = engine.reply("opened", lena, "What should I cook tonight?", f"s-{warm}")
+        reply.read()
+        engine.settle()
+        evaluated[warm] = cached.last_prompt.evaluated
+    last_turn = len(cached.tokenize(reply.plan.messages[-1].content))
+    assert evaluated[True] <= last_turn + 12 < evaluated[False] - 100
+
+
+def test_a_persona_with_more_facts_than_fit_is_warm_too(store, settings, cached):
+    """When not every fact fits, the instructions keep the same facts whatever is asked, so
+    after warming the next message evaluates only its last turn (the facts picked for it, the
+    message), not the profile and facts again."""
+    lena = PersonaLibrary(LIBRARY).get("lena-vegan-marathoner")
+    changed = settings.replace(guard="off", fact_token_budget=250, fact_extraction="rules")
+    engine = Engine(store, cached, changed)
+    told = [NewMemory(p.fact, "user", "history") for p in load_probes()[:40]]
+    engine.remember("many", lena.id, told)
+    cached.forget_prefixes()
+    for message in ("What should I cook tonight?", "Which gift should I buy my sister?"):
+        reply = engine.reply("many", lena, message, "s")
+        reply.read()
+        engine.settle()
+    assert reply.plan.facts_left_out > 0  # the case this test is about
+    last_turn = reply.plan.messages[-1].content
+    assert "chosen for this message" in last_turn
+    assert cached.last_prompt.evaluated <= len(cached.tokenize(last_turn)) + 12
 
 
 def test_forgetting_the_prefixes_makes_the_next_prompt_cold(cached):
