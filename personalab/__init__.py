@@ -23,7 +23,7 @@ _WHERE = {  # public name: the module (under personalab) that defines it
     "ChatMessage": "models.backends",
     "EmbeddedBackend": "models.backends",
     "GenerationOptions": "models.backends",
-    "OpenAIBackend": "models.backends",
+    "OpenAIBackend": "models.remote",
     "backend_from_settings": "compose",
     "Check": "replies.checks",
     "CheckReport": "replies.checks",

@@ -43,7 +43,8 @@ def store_from_settings(settings: Settings, embedder: Embedder) -> MemoryStore:
 
 def backend_from_settings(settings: Settings) -> ChatBackend:
     """The chat model settings.backend names, built from the other settings."""
-    from personalab.models.backends import EmbeddedBackend, OpenAIBackend
+    from personalab.models.backends import EmbeddedBackend
+    from personalab.models.remote import OpenAIBackend
 
     if settings.backend == "openai":
         return OpenAIBackend(
@@ -90,7 +91,7 @@ def judge_from_settings(settings: Settings, build: Callable = pack_backend) -> J
     if not settings.judge_model:
         return None
     from personalab.models import packs
-    from personalab.models.backends import OpenAIBackend
+    from personalab.models.remote import OpenAIBackend
     from personalab.replies.judge import Judge
 
     if settings.judge_model in packs.PACKS and not settings.judge_base_url:

@@ -17,7 +17,8 @@ from personalab.embedding.embedder import Embedder
 from personalab.engine import Engine
 from personalab.evaluation.serving import LLAMA_SERVER, llama_server
 from personalab.memory.store import MemoryStore, open_client
-from personalab.models.backends import EmbeddedBackend, OpenAIBackend, bundled_gguf_path
+from personalab.models.backends import EmbeddedBackend, bundled_gguf_path
+from personalab.models.remote import OpenAIBackend
 from personalab.personas.library import PersonaLibrary
 from personalab.prompts import ColumnKind
 from personalab.settings import Settings

@@ -8,7 +8,7 @@ _WHERE = {
     "ChatMessage": "backends",
     "EmbeddedBackend": "backends",
     "GenerationOptions": "backends",
-    "OpenAIBackend": "backends",
+    "OpenAIBackend": "remote",
 }
 __all__ = list(_WHERE)
 __getattr__, __dir__ = exports(__name__, _WHERE)

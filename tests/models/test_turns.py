@@ -136,7 +136,7 @@ def test_a_server_with_slots_serves_that_many_at_once_and_the_rest_wait_their_tu
 
 def test_every_session_talking_to_one_server_shares_one_line():
     """The app builds a server's client on every page run: the line must outlive it."""
-    from personalab.models.backends import OpenAIBackend
+    from personalab.models.remote import OpenAIBackend
 
     url = "http://127.0.0.1:9/v1"
     one, two = OpenAIBackend("m", base_url=url, slots=4), OpenAIBackend("m", base_url=url, slots=4)
