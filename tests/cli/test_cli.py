@@ -2,6 +2,8 @@
 
 import json
 import os
+import sqlite3
+from contextlib import closing
 
 import pytest
 
@@ -240,6 +242,11 @@ def test_a_damaged_database_is_named_with_the_way_out_and_left_as_it_is(isolated
     not rewritten."""
     assert cli("memory", "add", "--user", "u7", "--persona", PERSONA, "I like tea.").returncode == 0
     database = isolated_env / "memory" / "chroma.sqlite3"
+    # Every page into the file first: pages still in a -wal file (a process that ended without
+    # closing Chroma leaves them there) would be read from it, whole, and the damage missed.
+    with closing(sqlite3.connect(database)) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert not database.with_name("chroma.sqlite3-wal").exists()
     damaged = bytearray(database.read_bytes())
     for page in range(0, len(damaged), 4096):
         damaged[page + 100 : page + 300] = b"\xff" * 200
