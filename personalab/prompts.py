@@ -71,7 +71,6 @@ class ColumnKind(StrEnum):
         return self in (ColumnKind.MEMORY, ColumnKind.PERSONALIZED)
 
 
-FACT_LABEL_TOKENS = 3  # '- "' and '"' around each fact
 AUTO_FACT_SHARE = 0.5  # of the tokens a prompt may use, when the fact budget is automatic
 MAX_AUTO_FACT_TOKENS = 2000
 # When not every fact fits, the facts block of the instructions is a stable core (the same
@@ -230,7 +229,7 @@ def choose_facts(
     A stable order keeps the prompt's prefix the same from turn to turn, so a local model
     can reuse its cache.
     """
-    chosen = within_budget(facts, budget, count, label_tokens=FACT_LABEL_TOKENS)
+    chosen = within_budget(facts, budget, count, line=_fact_line)
     return sorted(chosen, key=lambda f: (f.memory.created_at, f.memory.id))
 
 
@@ -244,13 +243,13 @@ def split_facts(
     fact seldom changes it) within the budget less MESSAGE_FACT_TOKENS, and the message's part
     takes the most relevant of the rest (facts come ranked by relevance) within that.
     """
-    if sum(count(f.memory.text) + FACT_LABEL_TOKENS for f in facts) <= budget:
+    if sum(count(_fact_line(f.memory)) + 1 for f in facts) <= budget:
         return choose_facts(facts, budget, count), []
     stable = sorted(facts, key=_core_rank)
     core = choose_facts(stable, max(budget - MESSAGE_FACT_TOKENS, 0), count)
     taken = {f.memory.id for f in core}
     rest = [f for f in facts if f.memory.id not in taken]
-    return core, within_budget(rest, min(MESSAGE_FACT_TOKENS, budget), count, FACT_LABEL_TOKENS)
+    return core, within_budget(rest, min(MESSAGE_FACT_TOKENS, budget), count, line=_fact_line)
 
 
 def _core_rank(fact: ScoredMemory) -> tuple:
@@ -314,7 +313,8 @@ def build(
     chosen_facts: list[ScoredMemory] = []
     extra_facts: list[ScoredMemory] = []
     if kind.uses_memory:
-        room = min(budget.fact_tokens, available - used)
+        headers = count(FACTS_HEADER) + count(MORE_FACTS_HEADER) + 2
+        room = min(budget.fact_tokens, available - used - headers)
         chosen_facts, extra_facts = split_facts(facts, room, count)
         if chosen_facts:
             block = facts_block(chosen_facts)
@@ -337,7 +337,10 @@ def build(
     if kind.uses_memory:
         blocks = [facts_block(extra_facts, MORE_FACTS_HEADER)] if extra_facts else []
         used += block_tokens(blocks[0], count) if blocks else 0
-        chosen = within_budget(memories, min(budget.episodes, available - used), count)
+        # The recalled turns' room, less their header and the note closing them; each costs
+        # the line it renders to (its date, speaker and quotes add about 17 tokens to a text).
+        room = available - used - count(EPISODES_HEADER) - count(EPISODES_NOTE) - 2
+        chosen = within_budget(memories, min(budget.episodes, room), count, line=_episode_line)
         if chosen:
             blocks.append(memory_block(chosen))
             used += block_tokens(blocks[-1], count)

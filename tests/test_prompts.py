@@ -252,3 +252,22 @@ def test_the_models_own_tokenizer_fills_the_window_that_the_estimate_leaves(offl
     counted = build(ColumnKind.MEMORY, "hi", None, facts, [], [], exact)
     assert len(counted.facts) > len(estimated.facts)
     assert _prompt_tokens(offline_backend, counted) <= 2048 - 256
+
+
+def test_many_recalled_turns_and_facts_stay_within_the_window(offline_backend):
+    """Recalled turns and facts are fitted by the lines they render to (a turn's date, speaker
+    and quotes add about 17 tokens to its text), and the headers and the note after them are
+    paid for: a chat with more facts than fit and a large memory budget leaves the reply its
+    tokens."""
+    exact = Budget(2048, 256, episodes=2000, count=offline_backend.count_tokens)
+    trail = "We talked about trail {} near the lake, and the hill after it, twice. "
+    history = [
+        Memory(f"h{i}", trail.format(i) * 3, "user", 1e9 + i, "s", "u", "p") for i in range(5)
+    ]
+    recalled = [scored(f"On {i} May I ran it in 41 minutes, my best. ") for i in range(60)]
+    facts = [
+        scored(f"I have kept {i} tomato plants on the balcony.", kind="fact") for i in range(90)
+    ]
+    p = build(ColumnKind.PERSONALIZED, "Which trail?", PERSONA, facts, recalled, history, exact)
+    assert p.memories and p.history and p.facts_left_out  # every part competes for room
+    assert _prompt_tokens(offline_backend, p) <= exact.available

@@ -242,15 +242,19 @@ def within_budget(
     budget_tokens: int,
     count_tokens: Callable[[str], int],
     label_tokens: int = 8,
+    line: Callable[[Memory], str] | None = None,
 ) -> list[ScoredMemory]:
     """The best-ranked memories whose texts fit in budget_tokens, in rank order.
 
     label_tokens is what each line adds around the text: a turn's date and speaker take about
-    8 tokens, a fact's bullet and quotes about 3.
+    8 tokens. With line, a memory costs the line it renders to (and its newline) instead.
     """
     kept, used = [], 0
     for hit in hits:
-        cost = count_tokens(hit.memory.text) + label_tokens
+        if line is None:
+            cost = count_tokens(hit.memory.text) + label_tokens
+        else:
+            cost = count_tokens(line(hit.memory)) + 1
         if used + cost > budget_tokens:
             continue
         kept.append(hit)
