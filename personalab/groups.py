@@ -12,6 +12,7 @@ from personalab.models.backends import ChatMessage
 from personalab.personas.groups import Group
 from personalab.personas.model import Persona
 from personalab.prompts import (
+    ECHO_RULE,
     ColumnKind,
     PromptPlan,
     check_message,
@@ -199,7 +200,8 @@ def group_reply(
         members.append(Member(persona, facts, member_checks(persona, facts, local)))
     found = clashes(message, group.context, members)
     plan = plan_prompt(engine, group, members, message, found, user, session)
-    union = list(dict.fromkeys(c for m in members for c in m.checks))
+    echo = Check(ECHO_RULE, echo=instructions(members), source="prompt")
+    union = list(dict.fromkeys([*(c for m in members for c in m.checks), echo]))
     save = None
     if remember:  # the user's turn is stored now, so a reply cut short does not lose it
         said = engine.arrived(user, group.scope, message, session, {"speaker": speaker or ""})
@@ -209,17 +211,45 @@ def group_reply(
     return GroupReply(group, reply, members, found, engine.judge)
 
 
-def reminder(members: list[Member]) -> str:
-    """The members' checked constraints again after the message, where a small model heeds
-    them (as for one persona), led by the answer's language when the group needs just one.
-    Only the personas' own constraints: a private fact is never repeated next to the message."""
+# "Answer in <language>", written in that language: a small model follows the language of
+# the words next to the message far more readily than an English request for it.
+ANSWER_IN = {
+    "en": "Answer in English.", "de": "Antworte auf Deutsch, in einfachen Sätzen.",
+    "es": "Responde en español.", "fr": "Réponds en français.", "it": "Rispondi in italiano.",
+    "nl": "Antwoord in het Nederlands.", "pt": "Responda em português.",
+    "ar": "أجب باللغة العربية.", "hi": "हिंदी में उत्तर दें।", "ta": "தமிழில் பதில் அளிக்கவும்.",
+    "zh": "请用中文回答。", "ja": "日本語で答えてください。", "pl": "Odpowiedz po polsku.",
+    "tr": "Türkçe cevap ver.", "sv": "Svara på svenska.",
+}  # fmt: skip
+POINTER = "(Remember every member's constraints above.)"
+
+
+def restated(members: list[Member]) -> str:
+    """The members' checked constraints again, closing the instructions (where a small model
+    heeds them, as for one persona). Only the personas' own constraints: a private fact is
+    never repeated."""
     rules = [f"{m.persona.name}: {c.text}" for m in members for c in m.persona.constraints
              if c.forbid or c.language]  # fmt: skip
+    return f"Remember: {' '.join(rules)}" if rules else ""
+
+
+def instructions(members: list[Member]) -> tuple[str, ...]:
+    """What a group reply must not recite instead of answering: the rules it is given, and the
+    members' constraints (the private facts have their own check)."""
     languages = {c.language for m in members for c in m.persona.constraints if c.language}
+    told = [GROUP_RULES, SPLIT_RULE, POINTER, *(ANSWER_IN.get(code, "") for code in languages)]
+    return tuple(told + [c for m in members for c in m.persona.constraint_texts])
+
+
+def reminder(members: list[Member]) -> str:
+    """A few words after the message: a pointer to the constraints restated above, and the
+    answer's language, asked for in that language, when the group needs just one."""
+    languages = {c.language for m in members for c in m.persona.constraints if c.language}
+    words = [POINTER] if restated(members) else []
     if len(languages) == 1:
         (code,) = languages
-        rules.insert(0, f"Write the whole answer in {LANGUAGES.get(code, code)}.")
-    return f"\n\n(Remember: {' '.join(rules)})" if rules else ""
+        words.append(ANSWER_IN.get(code, f"Write the whole answer in {LANGUAGES.get(code, code)}."))
+    return "\n\n" + " ".join(words) if words else ""
 
 
 def plan_prompt(
@@ -250,6 +280,8 @@ def plan_prompt(
         parts.append(defang("\n".join(lines)))
     if found:
         parts.append(SPLIT_RULE.format(clashes="; ".join(found)))
+    if again := restated(members):
+        parts.append(again)
     system = "\n\n".join(parts)
     count = engine.budget.count
     room = engine.budget.available - count(system) - count(message)

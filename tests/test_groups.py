@@ -51,23 +51,46 @@ def test_every_member_and_hard_constraint_is_in_the_prompt(groups, store, settin
     assert reply.clashes == []
 
 
-def test_the_question_is_followed_by_the_language_and_rules_the_group_needs(
+def test_the_rules_close_the_instructions_and_the_language_follows_the_question_in_its_own(
     groups, store, settings
 ):
-    """Small models heed what comes right after the question: the group's one language leads
-    a reminder of each member's checked rules there. A private fact is not repeated in it."""
+    """Small models heed what comes last: each member's checked rules close the instructions,
+    and after the question come a pointer to them and the group's one language, asked for in
+    that language. A private fact is repeated in neither."""
     secret = NewMemory("I never fly since the crash in Auckland.", "user", "s", kind="fact",
                        private=True)  # fmt: skip
     store.remember("ana", "aroha-ngata-wellington", [secret])
     reply = answer(groups, store, settings, "lisbon-trip", "Ok.", "What should we see?")
-    asked = reply.reply.plan.messages[-1].content
+    messages = reply.reply.plan.messages
+    system, asked = messages[0].content, messages[-1].content
     assert asked.startswith("What should we see?")
-    reminder = asked.removeprefix("What should we see?")
-    assert "Write the whole answer in Spanish." in reminder
-    assert "Héctor" in reminder and "He will not fly" in reminder
-    assert "Auckland" not in reminder and "Auckland" in reply.reply.plan.messages[0].content
+    after = asked.removeprefix("What should we see?")
+    assert "constraints above" in after and after.rstrip().endswith("Responde en español.")
+    restated = system[system.rindex("Remember:") :]
+    assert "Héctor" in restated and "He will not fly" in restated
+    assert "Auckland" not in restated + after and "Auckland" in system
     mixed = answer(groups, store, settings, "language-cafe", "Ok.", "What should we cook?")
-    assert "Write the whole answer in" not in mixed.reply.plan.messages[-1].content
+    assert "constraints above." in mixed.reply.plan.messages[-1].content
+    assert "Responde" not in mixed.reply.plan.messages[-1].content
+
+
+def test_a_group_reply_that_recites_a_members_constraint_is_flagged_and_answered_again(
+    groups, store, settings
+):
+    """Reciting a member's rule is no answer: the reply's checks say so (though no member's
+    rule is broken), and the guard asks again."""
+    recital = "Her food budget is 250 EUR a month."  # Lena's, word for word
+    recited = answer(groups, store, settings, "friday-dinner", recital)
+    assert [r.check.constraint for r in recited.reply.report.failures] == [
+        "Answers instead of repeating its instructions"
+    ]
+    assert all(r.passed for r in recited.matrix().values())
+    group = groups.get("friday-dinner")
+    backend = ScriptedBackend([recital], ["Chickpea curry with rice."])
+    engine = Engine(store, backend, settings.replace(guard="on"))
+    guarded = group_reply(engine, "ana", group, groups.members(group)[0], "Ideas?", "s")
+    guarded.reply.read()
+    assert len(backend.calls) == 2 and guarded.reply.text == "Chickpea curry with rice."
 
 
 def test_a_clash_is_found_by_the_checks_and_the_model_told_to_split(groups, store, settings):

@@ -14,12 +14,12 @@ from personalab.engine import Engine
 from personalab.errors import PersonaLabError
 from personalab.evaluation.common import share
 from personalab.evaluation.harness import Job, Workspace, each
-from personalab.groups import group_reply, member_checks
+from personalab.groups import Member, group_reply, instructions, member_checks
 from personalab.memory.store import MemoryStore, open_client
 from personalab.personas.groups import Group
 from personalab.personas.library import PersonaLibrary
-from personalab.prompts import ColumnKind
-from personalab.replies.checks import check_reply
+from personalab.prompts import INSTRUCTIONS, ColumnKind
+from personalab.replies.checks import check_reply, count_words, echoed
 
 DATA = Path(__file__).parent / "data" / "group_probes.yaml"
 SYSTEMS = ("generic", "individual", "group", "group + guard")
@@ -70,6 +70,8 @@ def _probe(
     probe: dict, members: list, plain: Engine, guarded: Engine, systems: tuple[str, ...]
 ) -> list[dict]:
     checks = {p.id: member_checks(p, [], True) for p in members}
+    # A reply that recites its rules or the members' constraints keeps them trivially.
+    told = INSTRUCTIONS + instructions([Member(p, [], checks[p.id]) for p in members])
     group = Group(name=probe["id"], members=probe["members"], id=probe["id"])
     question, rows = probe["question"], []
 
@@ -79,6 +81,7 @@ def _probe(
             "probe": probe["id"], "system": system, "clash": probe["clash"],
             "members": len(members), "kept_all": all(passed.values()), "passed": passed,
             "seconds": round(reply.stats.total_s, 3), "alone": alone, "text": reply.text,
+            "echo": bool(echoed(reply.text, told)), "words": count_words(reply.text),
         }  # fmt: skip
         return out | ({"clashes_found": clashes} if clashes is not None else {})
 
@@ -130,6 +133,8 @@ def summarize(rows: list[dict]) -> list[dict]:
             "member_pass": member["rate"], "member_ci": member["ci"],
             "worst_member": worst[0], "worst_member_pass": round(sum(worst[1]) / len(worst[1]), 3),
             "seconds_p50": round(statistics.median(r["seconds"] for r in mine), 2),
+            "echoes": round(sum(r["echo"] for r in mine) / len(mine), 3),
+            "words_p50": statistics.median(r["words"] for r in mine),
         })  # fmt: skip
     judged = [r for r in rows if r["system"] == "group"]
     right = sum(bool(r["clashes_found"]) == r["clash"] for r in judged)
@@ -144,8 +149,9 @@ def table(summary: list[dict]) -> list[str]:
     """The summary rows as a Markdown table, clash detection and the goal under it."""
     lines = [
         "| system | replies | keeps every member (95 % CI) | per-member pass (95 % CI) "
-        "| worst member (pass) | p50 s per reply (its recall not counted) |",
-        "|---|---|---|---|---|---|",
+        "| worst member (pass) | recites its prompt | p50 words "
+        "| p50 s per reply (its recall not counted) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in summary:
         if "accuracy" in r:
@@ -153,7 +159,8 @@ def table(summary: list[dict]) -> list[str]:
         lines.append(
             f"| {r['system']} | {r['replies']} | {r['kept_every_member']:.0%} ({r['kept_ci']}) "
             f"| {r['member_pass']:.0%} ({r['member_ci']}) | {r['worst_member']} "
-            f"({r['worst_member_pass']:.0%}) | {r['seconds_p50']} |"
+            f"({r['worst_member_pass']:.0%}) | {r.get('echoes', float('nan')):.0%} "
+            f"| {r.get('words_p50', '')} | {r['seconds_p50']} |"
         )
     for r in summary:
         if "accuracy" in r:
@@ -161,4 +168,8 @@ def table(summary: list[dict]) -> list[str]:
                       f"{r['accuracy']:.0%} ({r['accuracy_ci']})."]  # fmt: skip
     goal = "Goal: with the default offline model and the guard, every member's constraints"
     lines += ["", f"{goal} kept in at least 90 % of the probes one answer can satisfy."]
+    lines += [
+        "A reply that recites its prompt (5 words in a row of its rules or of a member's "
+        "constraints) keeps those constraints without answering; its share is beside."
+    ]
     return lines

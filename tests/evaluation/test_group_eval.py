@@ -8,9 +8,10 @@ from personalab.evaluation.group_eval import load, summarize, table
 from tests.conftest import run_cli
 
 
-def row(system: str, passed: dict, clash: bool = False, found=None) -> dict:
+def row(system: str, passed: dict, clash: bool = False, found=None, echo=False) -> dict:
     out = {"probe": "p", "system": system, "clash": clash, "members": len(passed),
-           "kept_all": all(passed.values()), "passed": passed, "seconds": 1.0}  # fmt: skip
+           "kept_all": all(passed.values()), "passed": passed, "seconds": 1.0,
+           "echo": echo, "words": 3 if echo else 12}  # fmt: skip
     return out | ({"clashes_found": found} if found is not None else {})
 
 
@@ -27,7 +28,7 @@ def test_the_summary_counts_kept_all_the_worst_member_and_clash_detection():
     is."""
     rows = [
         row("group", {"a": True, "b": False}, found=[]),
-        row("group", {"a": True, "b": True}, found=[]),
+        row("group", {"a": True, "b": True}, found=[], echo=True),
         row("group", {"a": False, "b": False}, clash=True, found=["x"]),  # not in kept-all
         row("group", {"a": True, "b": True}, clash=True, found=[]),  # a missed clash
     ]
@@ -35,9 +36,10 @@ def test_the_summary_counts_kept_all_the_worst_member_and_clash_detection():
     assert group["replies"] == 2 and group["kept_every_member"] == 0.5
     assert group["member_pass"] == 0.75 and group["worst_member"] == "b"
     assert group["worst_member_pass"] == 0.5
+    assert group["echoes"] == 0.5 and group["words_p50"] == 7.5  # a recital beside its keeps
     assert detection["system"] == "clash detection" and detection["accuracy"] == 0.75
     shown = "\n".join(table([group, detection]))  # as docs/benchmarks.md shows it
-    assert "| group | 2 | 50% (" in shown and "| b (50%) |" in shown
+    assert "| group | 2 | 50% (" in shown and "| b (50%) | 50% | 7.5 |" in shown
     assert "Clash detection on 4 probes" in shown and "75%" in shown and "90 %" in shown
 
 
