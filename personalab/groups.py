@@ -25,6 +25,7 @@ from personalab.replies.checks import (
     LANGUAGES,
     Check,
     CheckReport,
+    answer_in,
     check_reply,
     checks_for_fact,
 )
@@ -211,16 +212,6 @@ def group_reply(
     return GroupReply(group, reply, members, found, engine.judge)
 
 
-# "Answer in <language>", written in that language: a small model follows the language of
-# the words next to the message far more readily than an English request for it.
-ANSWER_IN = {
-    "en": "Answer in English.", "de": "Antworte auf Deutsch, in einfachen Sätzen.",
-    "es": "Responde en español.", "fr": "Réponds en français.", "it": "Rispondi in italiano.",
-    "nl": "Antwoord in het Nederlands.", "pt": "Responda em português.",
-    "ar": "أجب باللغة العربية.", "hi": "हिंदी में उत्तर दें।", "ta": "தமிழில் பதில் அளிக்கவும்.",
-    "zh": "请用中文回答。", "ja": "日本語で答えてください。", "pl": "Odpowiedz po polsku.",
-    "tr": "Türkçe cevap ver.", "sv": "Svara på svenska.",
-}  # fmt: skip
 POINTER = "(Remember every member's constraints above.)"
 
 
@@ -237,7 +228,7 @@ def instructions(members: list[Member]) -> tuple[str, ...]:
     """What a group reply must not recite instead of answering: the rules it is given, and the
     members' constraints (the private facts have their own check)."""
     languages = {c.language for m in members for c in m.persona.constraints if c.language}
-    told = [GROUP_RULES, SPLIT_RULE, POINTER, *(ANSWER_IN.get(code, "") for code in languages)]
+    told = [GROUP_RULES, SPLIT_RULE, POINTER, *(answer_in(code) for code in languages)]
     return tuple(told + [c for m in members for c in m.persona.constraint_texts])
 
 
@@ -248,7 +239,7 @@ def reminder(members: list[Member]) -> str:
     words = [POINTER] if restated(members) else []
     if len(languages) == 1:
         (code,) = languages
-        words.append(ANSWER_IN.get(code, f"Write the whole answer in {LANGUAGES.get(code, code)}."))
+        words.append(answer_in(code))
     return "\n\n" + " ".join(words) if words else ""
 
 

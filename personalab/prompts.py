@@ -14,6 +14,7 @@ from personalab.models.backends import ChatMessage
 from personalab.personas.model import Persona
 from personalab.recall.ranking import is_constraint, within_budget
 from personalab.records import Memory, ScoredMemory
+from personalab.replies.checks import answer_in
 
 GENERIC_SYSTEM = "You are a helpful assistant. Answer clearly and briefly."
 PERSONALIZED_RULES = (
@@ -300,6 +301,8 @@ def build(
     if reminder and kind.uses_persona and persona is not None and persona.constraints:
         restate = f"\n\nRemember: {' '.join(persona.constraint_texts[:4])}"
         message += CONSTRAINTS_POINTER
+        if len(languages := {c.language for c in persona.constraints if c.language}) == 1:
+            message += " " + answer_in(languages.pop())  # in its own words (see groups.py)
     note = count(DATA_NOTE + restate) + 1 if kind is not ColumnKind.GENERIC else 0  # added last
     used = count(system) + count(message) + note + REPLY_MARGIN_TOKENS
     if used > available:

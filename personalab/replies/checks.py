@@ -16,6 +16,22 @@ LANGUAGES = {
     "zh": "Chinese", "ja": "Japanese", "pl": "Polish", "tr": "Turkish", "sv": "Swedish",
 }  # fmt: skip
 
+# "Answer in <language>", written in that language: a small model follows the language of
+# the words next to the message far more readily than an English request for it.
+ANSWER_IN = {
+    "en": "Answer in English.", "de": "Antworte auf Deutsch, in einfachen Sätzen.",
+    "es": "Responde en español.", "fr": "Réponds en français.", "it": "Rispondi in italiano.",
+    "nl": "Antwoord in het Nederlands.", "pt": "Responda em português.",
+    "ar": "أجب باللغة العربية.", "hi": "हिंदी में उत्तर दें।", "ta": "தமிழில் பதில் அளிக்கவும்.",
+    "zh": "请用中文回答。", "ja": "日本語で答えてください。", "pl": "Odpowiedz po polsku.",
+    "tr": "Türkçe cevap ver.", "sv": "Svara på svenska.",
+}  # fmt: skip
+
+
+def answer_in(code: str) -> str:
+    """The request to answer in a language, written in that language where known."""
+    return ANSWER_IN.get(code, f"Write the whole answer in {LANGUAGES.get(code, code)}.")
+
 
 @dataclass(frozen=True)
 class Check:
