@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from pathlib import Path
@@ -17,6 +16,7 @@ from personalab.evaluation import (
     group_eval,
 )
 from personalab.evaluation.locomo import DRAGON, KS
+from personalab.evaluation.runs import latest_bench, latest_run
 from personalab.stage.votes import wilson
 
 BM25_MEASURED = {5: 0.523, 10: 0.589, 25: 0.670, 50: 0.717}  # BM25 on LoCoMo turns (DESIGN.md)
@@ -24,29 +24,6 @@ PREFEVAL = (
     "PrefEval (Amazon, 2025): without reminders most models follow a stated preference in "
     "under 10 % of cases after 10 turns."
 )
-
-
-def _latest(folder: Path, pattern: str) -> tuple[Path, dict] | None:
-    for path in sorted(folder.glob(pattern), reverse=True):
-        try:
-            return path, json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-    return None
-
-
-def _bench(folder: Path, what: str) -> tuple[Path, dict] | None:
-    """The newest bench run holding part `what`, from a run of that part alone or of all."""
-    named = what.replace("_", "-")  # facts_real is saved as bench-facts-real-*.json
-    candidates = sorted([*folder.glob(f"bench-{named}-*.json"), *folder.glob("bench-all-*.json")])
-    for path in reversed(candidates):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if what in data:
-            return path, data[what]
-    return None
 
 
 def _pct(x: float) -> str:
@@ -67,7 +44,7 @@ def write_report(bench: Path, evals: Path, out: Path) -> Path:
     for title, parts in SECTIONS:
         body: list[str] = []
         for what in parts:  # the newest run of each part, from bench-results/
-            if found := _bench(bench, what):
+            if found := latest_bench(bench, what):
                 body += ([""] if body else []) + SECTION_WRITERS[what](*found)
                 used.append(found[0])
         lines += [f"## {title}", "", *(body or ["No saved run yet."]), ""]
@@ -347,7 +324,7 @@ def _evaluations(evals: Path):
         ("winrate", "python -m personalab eval winrate --limit 3"),
         ("group", "python -m personalab eval group --limit 0"),
     ):
-        found = _latest(evals, f"*-{task}.json")
+        found = latest_run(evals, f"*-{task}.json")
         if not found:
             continue
         path, record = found

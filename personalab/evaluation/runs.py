@@ -81,3 +81,27 @@ def load_runs(folder: Path = RUNS_DIR) -> list[dict]:
         if isinstance(record, dict) and "task" in record and "rows" in record:
             runs.append(record | {"path": str(path)})
     return runs
+
+
+def latest_run(folder: Path, pattern: str) -> tuple[Path, dict] | None:
+    """The newest readable run in folder whose name matches pattern, with its JSON."""
+    for path in sorted(folder.glob(pattern), reverse=True):
+        try:
+            return path, json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def latest_bench(folder: Path, what: str) -> tuple[Path, dict] | None:
+    """The newest bench run holding part `what`, from a run of that part alone or of all."""
+    named = what.replace("_", "-")  # facts_real is saved as bench-facts-real-*.json
+    candidates = sorted([*folder.glob(f"bench-{named}-*.json"), *folder.glob("bench-all-*.json")])
+    for path in reversed(candidates):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if what in data:
+            return path, data[what]
+    return None
