@@ -224,10 +224,15 @@ def restated(members: list[Member]) -> str:
     return f"Remember: {' '.join(rules)}" if rules else ""
 
 
+def _languages(members: list[Member]) -> set[str]:
+    """The languages the members' constraints require answers in."""
+    return {c.language for m in members for c in m.persona.constraints if c.language}
+
+
 def instructions(members: list[Member]) -> tuple[str, ...]:
     """What a group reply must not recite instead of answering: the rules it is given, and the
     members' constraints (the private facts have their own check)."""
-    languages = {c.language for m in members for c in m.persona.constraints if c.language}
+    languages = _languages(members)
     told = [GROUP_RULES, SPLIT_RULE, POINTER, *(answer_in(code) for code in languages)]
     return tuple(told + [c for m in members for c in m.persona.constraint_texts])
 
@@ -235,7 +240,7 @@ def instructions(members: list[Member]) -> tuple[str, ...]:
 def reminder(members: list[Member]) -> str:
     """A few words after the message: a pointer to the constraints restated above, and the
     answer's language, asked for in that language, when the group needs just one."""
-    languages = {c.language for m in members for c in m.persona.constraints if c.language}
+    languages = _languages(members)
     words = [POINTER] if restated(members) else []
     if len(languages) == 1:
         (code,) = languages
