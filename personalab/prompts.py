@@ -201,7 +201,7 @@ def memory_block(memories: list[ScoredMemory]) -> str:
     """Earlier turns as JSON-quoted strings with their date and speaker."""
     lines = []
     for hit in sorted(memories, key=lambda h: h.memory.created_at):
-        lines.append(_episode_line(hit.memory))
+        lines.append(episode_line(hit.memory))
     return EPISODES_HEADER + "\n" + "\n".join(lines)
 
 
@@ -209,7 +209,7 @@ def counted_texts(memory: Memory) -> tuple[str, str]:
     """What a prompt counts in tokens for this memory: its text, and its line in a block.
     Counting them when the memory is written (after a reply) spares the next reply's prompt
     the model tokenizer's calls (about 0.1 ms each)."""
-    line = _fact_line(memory) if memory.kind == "fact" else _episode_line(memory)
+    line = _fact_line(memory) if memory.kind == "fact" else episode_line(memory)
     return memory.text, line
 
 
@@ -217,7 +217,7 @@ def _fact_line(memory: Memory) -> str:
     return f"- {_quoted(memory.text)}"
 
 
-def _episode_line(memory: Memory) -> str:
+def episode_line(memory: Memory) -> str:
     who = "the user" if memory.role == "user" else "you"
     return f"- {memory.when:%Y-%m-%d}, {who} said: {_quoted(memory.text)}"
 
@@ -343,7 +343,7 @@ def build(
         # The recalled turns' room, less their header and the note closing them; each costs
         # the line it renders to (its date, speaker and quotes add about 17 tokens to a text).
         room = available - used - count(EPISODES_HEADER) - count(EPISODES_NOTE) - 2
-        chosen = within_budget(memories, min(budget.episodes, room), count, line=_episode_line)
+        chosen = within_budget(memories, min(budget.episodes, room), count, line=episode_line)
         if chosen:
             blocks.append(memory_block(chosen))
             used += block_tokens(blocks[-1], count)

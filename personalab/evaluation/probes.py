@@ -21,7 +21,7 @@ from personalab.errors import PersonaLabError
 from personalab.facts.situations import write_situations
 from personalab.memory.store import MemoryStore, open_client
 from personalab.personas.model import Persona
-from personalab.prompts import ColumnKind
+from personalab.prompts import ColumnKind, episode_line
 from personalab.recall.ranking import recency, within_budget
 from personalab.records import NewMemory, ScoredMemory
 from personalab.settings import Settings
@@ -172,7 +172,8 @@ def _found(
     turns = [h for h in dense if h.memory is not None and h.memory.kind == "turn"]
     if "dense" in systems:  # nearest turns that fit the same episode budget, no floor
         found["dense"] = [
-            h.memory.id for h in within_budget(turns[:4], budget.episodes, budget.count)
+            h.memory.id
+            for h in within_budget(turns[:4], budget.episodes, budget.count, episode_line)
         ]
     if "legacy" in systems:  # the engine before facts: floor 0.2, 10 % recency, top 4
         now = time.time()
@@ -187,6 +188,6 @@ def _found(
             key=lambda h: -h.score,
         )[:4]
         found["legacy"] = [
-            h.memory.id for h in within_budget(ranked, budget.episodes, budget.count)
+            h.memory.id for h in within_budget(ranked, budget.episodes, budget.count, episode_line)
         ]
     return found

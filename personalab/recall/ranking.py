@@ -241,20 +241,14 @@ def within_budget(
     hits: list[ScoredMemory],
     budget_tokens: int,
     count_tokens: Callable[[str], int],
-    label_tokens: int = 8,
-    line: Callable[[Memory], str] | None = None,
+    line: Callable[[Memory], str],
 ) -> list[ScoredMemory]:
-    """The best-ranked memories whose texts fit in budget_tokens, in rank order.
-
-    label_tokens is what each line adds around the text: a turn's date and speaker take about
-    8 tokens. With line, a memory costs the line it renders to (and its newline) instead.
-    """
+    """The best-ranked memories whose lines fit in budget_tokens, in rank order: each costs
+    the line it renders to in the prompt (its text, and a turn's date and speaker), and its
+    newline."""
     kept, used = [], 0
     for hit in hits:
-        if line is None:
-            cost = count_tokens(hit.memory.text) + label_tokens
-        else:
-            cost = count_tokens(line(hit.memory)) + 1
+        cost = count_tokens(line(hit.memory)) + 1
         if used + cost > budget_tokens:
             continue
         kept.append(hit)

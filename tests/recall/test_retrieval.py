@@ -21,12 +21,12 @@ def test_recency_halves_every_half_life():
 
 
 def test_budget_keeps_the_best_that_fit():
-    """The budget keeps memories in rank order, skipping ones that do not fit."""
+    """The budget keeps memories in rank order, skipping ones whose lines do not fit."""
     hits = [
         ScoredMemory(Memory(t, t, "user", NOW, "s", "u", "p"), score=s)
         for t, s in (("x" * 30, 0.9), ("y" * 300, 0.8), ("z" * 30, 0.7))
     ]
-    kept = within_budget(hits, budget_tokens=40, count_tokens=lambda t: len(t) // 3)
+    kept = within_budget(hits, 40, lambda t: len(t) // 3, line=lambda m: f"- {m.text}")
     assert [h.memory.text[0] for h in kept] == ["x", "z"]
 
 
