@@ -32,6 +32,7 @@ from personalab.replies.guard import GuardPolicy
 from personalab.replies.judge import Judge
 from personalab.reply import Reply, ReplyStats, Saved  # noqa: F401 (re-exported)
 from personalab.settings import Settings
+from personalab.text.orders import orders_in
 from personalab.text.redaction import redact
 
 # LLM fact extraction runs after the reply has streamed, one turn at a time, off the page.
@@ -128,7 +129,7 @@ class Engine:
             reminder=self.settings.constraint_reminder,
             local=self.backend is None or self.backend.is_local,
         )
-        return replace(plan, score_formula=self.policy.formula)
+        return replace(plan, score_formula=self.policy.formula, set_aside=recalled.orders)
 
     def compare(
         self,
@@ -210,12 +211,14 @@ class Engine:
         """
         if self.extractor is None:
             said = [t.text for t in turns if t.role == "user" and t.kind == "turn"]
+            said = [t for t in said if not orders_in(t)]  # an order teaches no fact
             with self.store.batch(user, persona_id):  # one Chroma write; others hear once
                 stored = self.store.remember(
                     user, persona_id, turns, [p for t in said for p in pieces(t)]
                 )
                 learned = [*earlier, *stored]
-                changes = [c for t in learned for c in self.factbook.learn(user, persona_id, t)]
+                teach = [t for t in learned if not orders_in(t.text)]
+                changes = [c for t in teach for c in self.factbook.learn(user, persona_id, t)]
             self._count_ahead(stored + [c.fact for c in changes if c.action != "removed"])
             if background and self.situations_by is not None:
                 _BACKGROUND.submit(self.expand, user, persona_id, changes)
@@ -223,10 +226,11 @@ class Engine:
         stored = self.store.remember(user, persona_id, turns)
         self._count_ahead(stored)
         extractor, learned = self.extractor, [*earlier, *stored]
+        teach = [t for t in learned if not orders_in(t.text)]  # nor would a model's paraphrase
 
         def job() -> list[FactChange]:
             with self.store.batch(user, persona_id, hold=False):  # a model call: write as it goes
-                changes = [c for t in learned for c in extractor.learn(user, persona_id, t)]
+                changes = [c for t in teach for c in extractor.learn(user, persona_id, t)]
             if self.situations_by is not None:  # after the facts, which the page waits for
                 _BACKGROUND.submit(self.expand, user, persona_id, changes)
             return changes
@@ -260,7 +264,7 @@ class Engine:
         if not self._warms:
             return 0
         scope = self.store.scope(user, persona.id)
-        facts = [ScoredMemory(f) for f in scope.facts_and_situations()[0]]
+        facts = [ScoredMemory(f) for f in scope.facts_and_situations()[0] if not orders_in(f.text)]
         recent = scope.session_turns(session, last=max(self.settings.recent_turns, 0))
         plan = self.plan(ColumnKind.PERSONALIZED, "", persona, Recall(facts, [], recent))
         return self.backend.warm(plan.messages[:-1])

@@ -193,14 +193,17 @@ def group_reply(
         raise PersonaLabError(f"{speaker!r} is not a member of the group {group.name!r}")
     local = engine.backend.is_local
     share = engine.budget.fact_tokens // len(personas)  # each member gets the same room
-    members = []
+    members, orders = [], []
     for persona in personas:
         recalled = engine.recall(user, persona, message, session)
+        orders += recalled.orders
         facts = [f for f in recalled.facts if local or not f.memory.private]
         facts = choose_facts(facts, share, engine.budget.count)
         members.append(Member(persona, facts, member_checks(persona, facts, local)))
     found = clashes(message, group.context, members)
-    plan = plan_prompt(engine, group, members, message, found, user, session)
+    plan = replace(
+        plan_prompt(engine, group, members, message, found, user, session), set_aside=orders
+    )
     echo = Check(ECHO_RULE, echo=instructions(members), source="prompt")
     union = list(dict.fromkeys([*(c for m in members for c in m.checks), echo]))
     save = None

@@ -15,6 +15,7 @@ from personalab.personas.model import Persona
 from personalab.recall.ranking import is_constraint, within_budget
 from personalab.records import Memory, ScoredMemory
 from personalab.replies.checks import answer_in
+from personalab.text.orders import orders_in
 
 GENERIC_SYSTEM = "You are a helpful assistant. Answer clearly and briefly."
 PERSONALIZED_RULES = (
@@ -161,6 +162,7 @@ class PromptPlan:
     question: str = ""  # the user's message as typed
     held_back: int = 0  # private memories kept from a model that is not on this machine
     score_formula: str = ""  # how the recalled episodes were scored (from the recall policy)
+    set_aside: list[Memory] = field(default_factory=list)  # memories that give orders
 
     def to_json(self) -> dict:
         return {
@@ -174,6 +176,10 @@ class PromptPlan:
             "recent_turns": len(self.history),
             "prompt_tokens_estimate": self.prompt_tokens,
             "score_formula": self.score_formula,
+            "set_aside": [
+                {"id": m.id, "kind": m.kind, "text": m.text, "why": orders_in(m.text)}
+                for m in self.set_aside
+            ],
         }
 
 

@@ -157,6 +157,10 @@ def show_details(
                     f":material/lock: {prompt.held_back} private memories were held back: "
                     "this model is not on this machine."
                 )
+            for m in prompt.set_aside:
+                st.caption(
+                    f":material/shield: Kept out of the prompt, as {m.why}: {plain(m.text[:200])}"
+                )
             if prompt.facts_left_out:
                 st.caption(
                     f"{prompt.facts_left_out} facts did not fit the fact budget (pinned ones "

@@ -10,6 +10,7 @@ from app_pages.ui.details import plain
 from personalab import Engine, MemoryStore, MemoryStoreError, Persona
 from personalab.records import Memory, parse_export, select
 from personalab.seeding import reset_demo
+from personalab.text.orders import orders_in
 from personalab.text.slug import slugify
 
 
@@ -55,6 +56,7 @@ def table(memories: list[Memory]) -> None:
                 "pinned": m.pinned,
                 "earlier values": len(m.history),
                 "where it matters": "; ".join(m.situations),
+                "kept out of prompts, as": orders_in(m.text),
                 "id": m.id,
             }
             for m in reversed(memories)
@@ -63,6 +65,11 @@ def table(memories: list[Memory]) -> None:
         width="stretch",
     )
     st.caption(f"{len(memories)} shown.")
+    if orders := sum(1 for m in memories if orders_in(m.text)):
+        st.caption(
+            f":material/shield: {orders} of them give the assistant orders (a planted "
+            "injection, or one read as such): no reply's prompt includes them."
+        )
 
 
 def actions(store: MemoryStore, user: str, persona_id: str, memories: list[Memory]) -> None:
@@ -170,6 +177,9 @@ def recall_tester(engine: Engine, user: str, persona: Persona) -> None:
         {"kind": "turn", "score": h.score, "dense": h.dense, "keyword": h.keyword_scaled,
          "text": h.memory.text}
         for h in recalled.episodes
+    ] + [
+        {"kind": f"{m.kind} kept out: {orders_in(m.text)}", "text": m.text}
+        for m in recalled.orders
     ]  # fmt: skip
     st.dataframe(rows, hide_index=True, width="stretch")
     st.caption(

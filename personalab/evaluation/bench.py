@@ -200,7 +200,7 @@ def run(
         from personalab.evaluation import bench_poison
 
         chosen = packs or tuple(dict.fromkeys((settings.model, bench_poison.STRONGER)))
-        figures["poison"] = bench_poison.run(embedder, settings, chosen, split, log)
+        figures["poison"] = bench_poison.run(embedder, settings, chosen, split, log, data)
     if what == "budget":
         from personalab.evaluation import bench_budget
 

@@ -86,16 +86,19 @@ def secret_part(kind: str, secret: str) -> str:
     return secret
 
 
-def locomo_turns(path: Path) -> list[str]:
-    """Every turn of the LoCoMo conversations."""
+def locomo_turns(path: Path, by_conversation: bool = False) -> list:
+    """Every turn of the LoCoMo conversations (a list per conversation, if asked)."""
     data = json.loads(path.read_text(encoding="utf-8"))
-    return [
-        turn["text"]
+    turns = [
+        [
+            turn["text"]
+            for key, session in sample["conversation"].items()
+            if key.startswith("session_") and isinstance(session, list)
+            for turn in session
+        ]
         for sample in data
-        for key, session in sample["conversation"].items()
-        if key.startswith("session_") and isinstance(session, list)
-        for turn in session
     ]
+    return turns if by_conversation else [t for c in turns for t in c]
 
 
 def wrongly_redacted(turns: list[str]) -> list[str]:

@@ -14,6 +14,7 @@ import numpy as np
 from personalab.memory.index import ScopeIndex
 from personalab.memory.store import MemoryStore
 from personalab.records import Memory, ScoredMemory
+from personalab.text.orders import orders_in
 
 # Weights chosen on LoCoMo conversations 1-5 only (see docs/benchmarks.md); 6-10 are reported.
 DENSE_WEIGHT = 0.25
@@ -67,12 +68,14 @@ class RecallPolicy:
 
 @dataclass(frozen=True)
 class Recall:
-    """What memory offers a reply: facts (all, by relevance), episodes, this session's turns."""
+    """What memory offers a reply: facts (all, by relevance), episodes, this session's turns;
+    and the facts and turns set aside because they give the assistant orders."""
 
     facts: list[ScoredMemory]
     episodes: list[ScoredMemory]
     recent: list[Memory]
     timings_ms: dict[str, float] = field(default_factory=dict)
+    orders: list[Memory] = field(default_factory=list)
 
 
 def recency(created_at: float, now: float, half_life_days: float = 30.0) -> float:
@@ -105,12 +108,19 @@ def recall(
     marks.append(time.perf_counter())
     exclude, limit = {m.id for m in recent}, policy.episodes
     with scope.lock:  # a delete meanwhile would leave ids the candidates name without records
+        # a planted order is never recalled (in this session's own turns it is the user's)
+        found = {i: scope.records[i] for i, _ in dense_hits + keyword_hits if i in scope.records}
+        orders = [m for m in found.values() if m.kind == "turn" and orders_in(m.text)]
+        orders.sort(key=lambda m: (m.created_at, m.id))
+        exclude |= {m.id for m in orders}
         episodes = fuse(scope, dense_hits, keyword_hits, policy, exclude, now, best, limit)
         facts = rank_facts(scope, vector, policy.situations)
+    orders = [f.memory for f in facts if orders_in(f.memory.text)] + orders
+    facts = [f for f in facts if not orders_in(f.memory.text)]
     marks.append(time.perf_counter())
     names = ["embed", "dense", "keyword", "fuse"]
     timings = {n: (b - a) * 1000 for n, a, b in zip(names, marks, marks[1:], strict=False)}
-    return Recall(facts, episodes, recent, timings)
+    return Recall(facts, episodes, recent, timings, orders)
 
 
 def fuse(

@@ -35,6 +35,14 @@ class PersonaField(_View):
     value: str
 
 
+class SetAside(_View):
+    """A memory kept out of the prompt because it gives the assistant orders, and why."""
+
+    kind: str = "turn"
+    text: str
+    why: str = ""
+
+
 class PromptView(_View):
     """What one reply was asked with, and what went into it."""
 
@@ -46,6 +54,7 @@ class PromptView(_View):
     facts_left_out: int = 0
     held_back: int = 0
     score_formula: str = ""
+    set_aside: list[SetAside] = Field(default_factory=list)
 
 
 class StatsView(_View):
