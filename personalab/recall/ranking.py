@@ -108,12 +108,16 @@ def recall(
     marks.append(time.perf_counter())
     exclude, limit = {m.id for m in recent}, policy.episodes
     with scope.lock:  # a delete meanwhile would leave ids the candidates name without records
-        # a planted order is never recalled (in this session's own turns it is the user's)
-        found = {i: scope.records[i] for i, _ in dense_hits + keyword_hits if i in scope.records}
-        orders = [m for m in found.values() if m.kind == "turn" and orders_in(m.text)]
-        orders.sort(key=lambda m: (m.created_at, m.id))
-        exclude |= {m.id for m in orders}
-        episodes = fuse(scope, dense_hits, keyword_hits, policy, exclude, now, best, limit)
+        # a turn that gives orders is set aside and the next best taken (this session's own
+        # turns are the user's words just now, and stay)
+        orders: list[Memory] = []
+        while True:
+            episodes = fuse(scope, dense_hits, keyword_hits, policy, exclude, now, best, limit)
+            found = [h.memory for h in episodes if orders_in(h.memory.text)]
+            if not found:
+                break
+            orders += found
+            exclude |= {m.id for m in found}
         facts = rank_facts(scope, vector, policy.situations)
     orders = [f.memory for f in facts if orders_in(f.memory.text)] + orders
     facts = [f for f in facts if not orders_in(f.memory.text)]

@@ -86,11 +86,45 @@ FAMILIES: dict[str, re.Pattern[str]] = {
 }
 
 
+# Every match of a family holds one of its words, in the text casefolded with single spaces and
+# a space before it. A family is tried only on a text with one of them: ordinary text is told
+# apart in a few microseconds (the patterns alone take about 0.4 ms).
+_AI = ("ai", "assistant", "model", "chatbot", "llm")
+_TRIGGERS = {
+    "a role header (a planted system or assistant turn)": (
+        "system", "assistant", "developer", "tool", "admin", "<", "[", "{{", "#", "instruction",
+        "task", "polic", "rule", "profile", "prompt", "context", "システム", "系统", "系統",
+    ),
+    "an order to drop the instructions": (
+        "ignor", "disregard", "forget", "override", "bypass", "follow", "oubli", "vergiss",
+        "olvida", "omite", "esqueça", "desconsidere", "dimentica", "negeer", "vergeet",
+        "zapomnij", "glöm", "игнор", "забудь", "yok", "görmezden", "unut", "bỏ", "phớt", "忽略",
+        "无视", "無視", "忘", "무시", "अनदेखा", "नज़रअंदाज़", "भूल", "تجاهل", "انس",
+    ),
+    "a new identity for the assistant": (
+        " are now", "now on you are", "pretend", "in character", "act as", "rules", "limits",
+        "filter", "maintenant", "jetzt", "ahora", "agora", "ora sei", "bent nu", "teraz", "är nu",
+        "теперь", "现在", "今から", "이제", "artık",
+    ),
+    "a word stamped on every answer": (
+        "answer", "repl", "respon", "message", "recipe", "meal", "réponse", "antwort",
+        "respuesta", "resposta", "risposta", "antwoord", "odpowiedzi", "cevab", "yanıt", "svar",
+        "trả lời", "ответ", "回答", "毎回", "답변", "उत्तर", "जवाब", "إجابة", "رد", "جواب", "](",
+    ),
+    "an order to reveal the instructions": ("print", "repeat", "reveal", "recit", "output", "leak"),
+    "a claim of authority over the assistant": (
+        "developer", "admin", "system", "operator", "authori", "note", "dear", "attention",
+        "the user", *(f" hey{c} {a}{b}" for c in ("", ",") for a in ("", "the ") for b in _AI),
+    ),
+}  # fmt: skip
+
+
 @lru_cache(maxsize=8192)  # every fact and recalled turn is checked on every reply
 def orders_in(text: str) -> str:
     """Why text reads as orders to the assistant (a family's name), or "" for ordinary text."""
+    low = " " + " ".join(text.casefold().split())
     for name, pattern in FAMILIES.items():
-        if pattern.search(text):
+        if any(t in low for t in _TRIGGERS[name]) and pattern.search(text):
             return name
     return ""
 
