@@ -19,7 +19,6 @@ from personalab.personas.card_io import (
     write_png_card,
 )
 from personalab.personas.model import MAX_ITEM_CHARS, MAX_TEXT_CHARS, Persona, parse_persona
-from personalab.text.orders import strip_orders
 from personalab.text.redaction import redact
 
 MAX_IMPORT_BYTES = 10 * 1024 * 1024
@@ -94,7 +93,12 @@ def import_file(data: bytes, filename: str, as_role: str | None = None) -> Impor
         persona, role = _from_mapping(payload, as_role, notes)
     else:
         persona, role = _from_card(payload, kind, filename or "", as_role, notes)
-    return ImportedPersona(_scrubbed(persona), avatar, kind, role, notes)
+    persona = _scrubbed(persona)
+    if role == "user":  # whoever wrote it, it may not give the assistant orders
+        persona, dropped = persona.without_orders()
+        if said := "; ".join(f'"{d}"' for d in dropped):
+            notes.append(f"left out {len(dropped)} passage(s) giving the assistant orders: {said}")
+    return ImportedPersona(persona, avatar, kind, role, notes)
 
 
 def _scrubbed(persona: Persona) -> Persona:
@@ -303,10 +307,6 @@ def _derive(fields: dict, role: str, fmt: str, name: str, notes: list[str]) -> d
                  f"The user is the person talking to {name}.")  # fmt: skip
         return {"summary": f"The assistant plays {name}, from {label}", "about": about,
                 "assistant_role": text, "seed": seed}  # fmt: skip
-    text, seed["facts"], dropped = strip_orders(text, facts)  # a card about the user: no orders
-    if dropped:
-        said = "; ".join(f'"{d}"' for d in dropped)
-        notes.append(f"left out {len(dropped)} passage(s) giving the assistant orders: {said}")
     first = re.split(r"(?<=[.!?。！？])\s", text.split("\n", 1)[0], maxsplit=1)[0]
     summary = first if len(first) <= 200 else ""
     return {"summary": summary, "about": text, "assistant_role": "", "seed": seed}

@@ -18,6 +18,7 @@ from pydantic import (
 
 from personalab.errors import PersonaError
 from personalab.replies.checks import Check
+from personalab.text.orders import orders_in, strip_orders
 from personalab.text.slug import slugify
 
 LIST_FIELDS = ("interests", "preferences", "goals", "constraints")
@@ -186,6 +187,28 @@ class Persona(BaseModel):
         """Tie the persona to a library file (and so to that file's memories); returns it."""
         self._file_id = file_id
         return self
+
+    def without_orders(self) -> tuple[Persona, list[str]]:
+        """This persona, as the user, with no text that gives the assistant orders (a card or
+        file from elsewhere may hide some), and what was left out (each cut to 80 characters)."""
+        data, dropped = self.model_dump(), []
+        for key in ("summary", "about", "style"):
+            data[key], _, cut = strip_orders(data[key] or "", [])
+            dropped += cut
+        lists = [(data, k) for k in ("interests", "preferences", "goals")] + [
+            (data["seed"], "facts")
+        ]
+        for owner, key in lists:
+            _, owner[key], cut = strip_orders("", owner[key])
+            dropped += cut
+        said = [c for c in self.constraint_texts if orders_in(c)]
+        dropped += [c[:80] for c in said]
+        data["constraints"] = [
+            c
+            for c, t in zip(data["constraints"], self.constraint_texts, strict=True)
+            if t not in said
+        ]
+        return (Persona.model_validate(data) if dropped else self), dropped
 
     def facts(self) -> list[tuple[str, str]]:
         """The non-empty profile fields as (label, text) pairs, in prompt order."""
