@@ -12,6 +12,7 @@ from personalab.errors import PersonaLabError
 from personalab.prompts import MAX_MESSAGE_CHARS as MAX_MEMORY_CHARS
 from personalab.records import ROLES, NewMemory, select
 from personalab.settings import Settings
+from personalab.text.orders import orders_in
 
 
 def add_commands(sub: argparse._SubParsersAction, scope) -> None:
@@ -218,10 +219,12 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
         private_only=bool(args.private),
     )
     if args.json:
-        print(json.dumps([m.to_json() for m in memories], ensure_ascii=False, indent=2))
+        rows = [m.to_json() | {"kept_out_as": orders_in(m.text)} for m in memories]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
     for m in memories:
-        print(f"{m.when:%Y-%m-%d %H:%M} {m.kind:4} {m.role:9} {m.id[:8]} {m.text}")
+        why = f"  [kept out of prompts: {why}]" if (why := orders_in(m.text)) else ""
+        print(f"{m.when:%Y-%m-%d %H:%M} {m.kind:4} {m.role:9} {m.id[:8]} {m.text}{why}")
     print(f"{len(memories)} memories", file=sys.stderr)
     return 0
 
