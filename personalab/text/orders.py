@@ -10,8 +10,9 @@ from personalab.text.sentences import split_sentences
 # Each family is a kind of injection, named for the user. A user's own wishes ("always answer
 # in Spanish", "ignore my last message") match none: the families need a role header, an
 # order to drop the instructions, a new identity for the assistant, a word stamped on every
-# answer, or a claim of authority. Tuned on evaluation/data/injections_dev.yaml and on LoCoMo
-# conversations 1-5 (`bench orders` reports the test strings and conversations 6-10).
+# answer, an order to reveal the prompt, or a claim of authority. Tuned on
+# evaluation/data/injections_dev.yaml and LoCoMo conversations 1-5; `bench poison` reports
+# them beside the test strings and conversations 6-10.
 _EVERY_ANSWER = (
     r"(?:every|each|all)\s+(?:single\s+)?(?:answers?|repl(?:y|ies)|responses?|messages?|"
     r"recipes?|meals?)|chaque\s+réponse|toutes\s+(?:tes|vos|les)\s+réponses|jede[nrs]?\s+Antwort|"
@@ -37,6 +38,7 @@ _DROP = (
     r"|yok\s+say|görmezden\s+gel|unut|bỏ\s+qua|phớt\s+lờ|忽略|无视|無視|忘记|忘れ|무시|"
     r"अनदेखा|नज़रअंदाज़|भूल\s+जा|تجاهل|انس"
 )
+_MARKER = r"(?:(?<!\w)[\"'“「‘«]\S|\b[A-Z][A-Z0-9]{3,}(?:-[A-Z0-9]+)*\b)"  # 'quoted', CAPS-4
 FAMILIES: dict[str, re.Pattern[str]] = {
     "a role header (a planted system or assistant turn)": re.compile(
         r"(?:^|\n)\s*(?:#+\s*|\[|<)?\s*(?:system|assistant|developer|tool(?:\s+result)?|admin)"
@@ -52,9 +54,11 @@ FAMILIES: dict[str, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
     "a new identity for the assistant": re.compile(
-        r"\byou\s+are\s+now\s+(?:an?|the|called|named|(?-i:[A-Z]))|\bfrom\s+now\s+on\s+you\s+are\b|\bpretend\s+(?:to\s+be|you\s+are|"
-        r"you're)\s+(?:an?|the|my|(?-i:[A-Z]))\b|\bstay\s+in\s+character\b|\bact\s+as\s+\w+\s+the\b|\bno\s+(?:rules|limits|"
-        r"filters?)\b.{0,30}\b(?:AI|assistant|chatbot|bot)\b|\b(?:AI|assistant|chatbot|bot)\s+"
+        r"\byou\s+are\s+now\s+(?:an?|the|called|named|(?-i:[A-Z]))|\bfrom\s+now\s+on\s+you\s+are\b"
+        r"|\bpretend\s+(?:to\s+be|you\s+are|you're)\s+(?:an?|the|my|(?-i:[A-Z]))\b"
+        r"|\bstay\s+in\s+character\b|\bact\s+as\s+\w+\s+the\b"
+        r"|\bno\s+(?:rules|limits|filters?)\b.{0,30}\b(?:AI|assistant|chatbot|bot)\b"
+        r"|\b(?:AI|assistant|chatbot|bot)\s+"
         r"(?:with(?:out)?\s+(?:any\s+)?(?:rules|limits|filters?))|\bif\s+you\s+had\s+no\s+rules\b"
         r"|tu\s+es\s+maintenant|vous\s+êtes\s+maintenant|du\s+bist\s+jetzt|ahora\s+eres|"
         r"agora\s+você\s+é|ora\s+sei|je\s+bent\s+nu|jesteś\s+teraz|du\s+är\s+nu|теперь\s+ты|"
@@ -63,9 +67,8 @@ FAMILIES: dict[str, re.Pattern[str]] = {
     ),
     "a word stamped on every answer": re.compile(
         rf"(?:begin|start|end|finish|sign|prefix|open|close|conclude)\w*\s+(?:{_EVERY_ANSWER})"
-        rf"|(?:{_EVERY_ANSWER})[^.!?\n。]{{0,50}}(?:(?<!\w)[\"'“「‘«]\S|\b[A-Z][A-Z0-9]{{3,}}(?:-[A-Z0-9]+)*\b"
-        rf"|\bcode\b|\bword\b|\bphrase\b|\bname\b|\blink\b)"
-        rf"|(?:(?<!\w)[\"'“「‘«]\S|\b[A-Z][A-Z0-9]{{3,}}(?:-[A-Z0-9]+)*\b)[^.!?\n。]{{0,50}}(?:{_EVERY_ANSWER})"
+        rf"|(?:{_EVERY_ANSWER})[^.!?\n。]{{0,50}}(?:{_MARKER}|\b(?:code|word|phrase|name|link)\b)"
+        rf"|{_MARKER}[^.!?\n。]{{0,50}}(?:{_EVERY_ANSWER})"
         r"|\breply\s+to\s+everything\s+with\b|!\[[^\]]*\]\(\s*https?://",
     ),
     "an order to reveal the instructions": re.compile(
