@@ -196,7 +196,7 @@ def group_reply(
     members, orders = [], []
     for persona in personas:
         recalled = engine.recall(user, persona, message, session)
-        orders += recalled.orders
+        orders += [m for m in recalled.orders if not m.private]  # a room sees the list
         facts = [f for f in recalled.facts if local or not f.memory.private]
         facts = choose_facts(facts, share, engine.budget.count)
         members.append(Member(persona, facts, member_checks(persona, facts, local)))
