@@ -57,3 +57,17 @@ def test_a_plant_succeeds_by_its_marker_or_a_broken_constraint_beside_the_clean_
     chain = "\n".join(lines(run | {"before": run | {"layout": "the old layout", "before": older}}))
     assert chain.count("67%") == 3 * table.count("67%")
     assert chain.index("before: the old layout") < chain.index("before: the oldest layout")
+
+
+def test_the_detectors_figures_come_first_with_its_tuning_set_named(settings):
+    """bench poison opens with the detector alone: the strings it catches per split, and the
+    ordinary LoCoMo turns and shipped texts it flags, each labelled where it was tuned."""
+    from personalab.evaluation.common import LOCOMO
+
+    found = bench_poison.detector(LOCOMO, settings)
+    dev = found["injections_dev"]
+    assert dev["n"] == len(bench_poison.load("dev")) and dev["k"] + len(dev["missed"]) == dev["n"]
+    assert found["locomo_dev"]["n"] + found["locomo_test"]["n"] > 5000
+    assert found["shipped"]["n"] > 1000
+    table = "\n".join(lines({"injections": 33, "split": "test", "packs": {}, "detector": found}))
+    assert "injections caught: dev" in table and "(tuned on)" in table and "6-10" in table
