@@ -25,7 +25,7 @@ from personalab.prompts import (
     count_tokens,
     counted_texts,
 )
-from personalab.recall.ranking import Recall, RecallPolicy, recall
+from personalab.recall.ranking import Recall, RecallPolicy, recall, set_aside_orders
 from personalab.records import Memory, NewMemory, ScoredMemory
 from personalab.replies.checks import Check, checks_for_fact
 from personalab.replies.guard import GuardPolicy
@@ -264,7 +264,7 @@ class Engine:
         if not self._warms:
             return 0
         scope = self.store.scope(user, persona.id)
-        facts = [ScoredMemory(f) for f in scope.facts_and_situations()[0] if not orders_in(f.text)]
+        facts, _ = set_aside_orders([ScoredMemory(f) for f in scope.facts_and_situations()[0]])
         recent = scope.session_turns(session, last=max(self.settings.recent_turns, 0))
         plan = self.plan(ColumnKind.PERSONALIZED, "", persona, Recall(facts, [], recent))
         return self.backend.warm(plan.messages[:-1])

@@ -45,6 +45,7 @@ def filtered(memories: list[Memory]) -> list[Memory]:
 
 
 def table(memories: list[Memory]) -> None:
+    why = {m.id: orders_in(m.text) for m in memories}
     st.dataframe(
         [
             {
@@ -56,7 +57,7 @@ def table(memories: list[Memory]) -> None:
                 "pinned": m.pinned,
                 "earlier values": len(m.history),
                 "where it matters": "; ".join(m.situations),
-                "kept out of prompts, as": orders_in(m.text),
+                "kept out of prompts, as": why[m.id],
                 "id": m.id,
             }
             for m in reversed(memories)
@@ -65,7 +66,7 @@ def table(memories: list[Memory]) -> None:
         width="stretch",
     )
     st.caption(f"{len(memories)} shown.")
-    if orders := sum(1 for m in memories if orders_in(m.text)):
+    if orders := sum(1 for reason in why.values() if reason):
         st.caption(
             f":material/shield: {orders} of them give the assistant orders (a planted "
             "injection, or one read as such): no reply's prompt includes them."

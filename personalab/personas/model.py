@@ -18,7 +18,7 @@ from pydantic import (
 
 from personalab.errors import PersonaError
 from personalab.replies.checks import Check
-from personalab.text.orders import orders_in, strip_orders
+from personalab.text.orders import orders_in, without_orders
 from personalab.text.slug import slugify
 
 LIST_FIELDS = ("interests", "preferences", "goals", "constraints")
@@ -193,21 +193,20 @@ class Persona(BaseModel):
         file from elsewhere may hide some), and what was left out (each cut to 80 characters)."""
         data, dropped = self.model_dump(), []
         for key in ("summary", "about", "style"):
-            data[key], _, cut = strip_orders(data[key] or "", [])
+            data[key], cut = without_orders(data[key] or "")
             dropped += cut
-        lists = [(data, k) for k in ("interests", "preferences", "goals")] + [
-            (data["seed"], "facts")
-        ]
-        for owner, key in lists:
-            _, owner[key], cut = strip_orders("", owner[key])
-            dropped += cut
+        for owner, key in [(data, "interests"), (data, "preferences"), (data, "goals"),
+                           (data["seed"], "facts")]:  # fmt: skip
+            dropped += [i for i in owner[key] if orders_in(i)]
+            owner[key] = [i for i in owner[key] if not orders_in(i)]
         said = [c for c in self.constraint_texts if orders_in(c)]
-        dropped += [c[:80] for c in said]
+        dropped += said
         data["constraints"] = [
             c
             for c, t in zip(data["constraints"], self.constraint_texts, strict=True)
             if t not in said
         ]
+        dropped = [d[:80] for d in dropped]
         return (Persona.model_validate(data) if dropped else self), dropped
 
     def facts(self) -> list[tuple[str, str]]:

@@ -78,6 +78,17 @@ class Recall:
     orders: list[Memory] = field(default_factory=list)
 
 
+def set_aside_orders(facts: list[ScoredMemory]) -> tuple[list[ScoredMemory], list[Memory]]:
+    """The facts a prompt may use, and those that give the assistant orders (set aside)."""
+    kept, orders = [], []
+    for fact in facts:
+        if orders_in(fact.memory.text):
+            orders.append(fact.memory)
+        else:
+            kept.append(fact)
+    return kept, orders
+
+
 def recency(created_at: float, now: float, half_life_days: float = 30.0) -> float:
     """1.0 for a memory made now, 0.5 after one half-life, towards 0 for old ones."""
     age_days = max(0.0, now - created_at) / 86400.0
@@ -119,8 +130,8 @@ def recall(
             orders += found
             exclude |= {m.id for m in found}
         facts = rank_facts(scope, vector, policy.situations)
-    orders = [f.memory for f in facts if orders_in(f.memory.text)] + orders
-    facts = [f for f in facts if not orders_in(f.memory.text)]
+    facts, ordering = set_aside_orders(facts)
+    orders = ordering + orders
     marks.append(time.perf_counter())
     names = ["embed", "dense", "keyword", "fuse"]
     timings = {n: (b - a) * 1000 for n, a, b in zip(names, marks, marks[1:], strict=False)}

@@ -146,11 +146,3 @@ def without_orders(text: str) -> tuple[str, list[str]]:
         if rest := flagged and " ".join(p for p in parts if p not in flagged):
             kept.append(rest)
     return "\n".join(kept), dropped
-
-
-def strip_orders(text: str, items: list[str]) -> tuple[str, list[str], list[str]]:
-    """An imported text and list items without their orders, and what was left out (each cut
-    to 80 characters, for a note)."""
-    text, dropped = without_orders(text)
-    dropped += [i for i in items if orders_in(i)]
-    return text, [i for i in items if not orders_in(i)], [d[:80] for d in dropped]

@@ -66,8 +66,9 @@ def test_the_detectors_figures_come_first_with_its_tuning_set_named(settings):
 
     found = bench_poison.detector(LOCOMO, settings)
     dev = found["injections_dev"]
-    assert dev["n"] == len(bench_poison.load("dev")) and dev["k"] + len(dev["missed"]) == dev["n"]
-    assert found["locomo_dev"]["n"] + found["locomo_test"]["n"] > 5000
-    assert found["shipped"]["n"] > 1000
+    assert dev["n"] == len(bench_poison.load("dev")) and dev["k"] == dev["n"] and not dev["missed"]
+    held_out = found["locomo_test"]  # ordinary chat wrongly flagged: fewer than 1 in 100
+    assert held_out["n"] > 2500 and held_out["rate"] < 0.01
+    assert found["shipped"]["n"] > 1000 and found["shipped"]["k"] == 0  # no shipped persona
     table = "\n".join(lines({"injections": 33, "split": "test", "packs": {}, "detector": found}))
     assert "injections caught: dev" in table and "(tuned on)" in table and "6-10" in table
