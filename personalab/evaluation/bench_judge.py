@@ -1,5 +1,5 @@
-"""`bench judge`: an offline judge on the constraint probes: its agreement with the checks,
-whether replies answer and use the user's facts, and generic vs personalized pairwise."""
+"""`bench judge`: an offline judge on the constraint probes, by its answer's odds: its agreement
+with the checks, whether replies answer and use the user's facts, and generic vs guarded."""
 
 from __future__ import annotations
 
@@ -11,14 +11,15 @@ from pathlib import Path
 
 from personalab.compose import backend_from_settings, judge_from_settings
 from personalab.embedding.embedder import Embedder
-from personalab.errors import PersonaLabError
 from personalab.evaluation import faithfulness
 from personalab.evaluation.common import log, share
-from personalab.replies.judge import pair_orders, settle
+from personalab.replies.judge import TIE, aspect_odds, leaning
 from personalab.settings import Settings
 
 JUDGE_PACK = "qwen2.5-coder-1.5b"
-VIOLATION_ERRORS = ("violates_unknowingly", "acknowledges_but_violates")
+# A reply breaks a rule by the judge when P(it respects the user) is under this: chosen on the
+# dev probes (the kappa with the checks at its best there), reported on test.
+RESPECTS_BELOW = 0.5
 
 
 def run(
@@ -29,37 +30,69 @@ def run(
     progress: Callable[[str], None] = log,
 ) -> dict:
     """Replies by settings.model (generic, personalized, guarded), each rated by the judge
-    pack; then generic against guarded for each probe, asked with the positions swapped."""
+    pack's odds; then generic against guarded for each probe, in both orders."""
     fixed = settings.replace(
         temperature=0.0, max_tokens=96, gguf_path="", backend="offline", judge_model=judge_pack
     )
     backend = backend_from_settings(fixed)
     judge = judge_from_settings(fixed)
-    found = faithfulness.run(backend, embedder, fixed, split, judge=judge, progress=progress)
+    found = faithfulness.run(backend, embedder, fixed, split, progress=progress)
     rows = found.pop("rows")
-    saved = Path("bench-results") / f"judge-rows-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    saved.parent.mkdir(exist_ok=True)
-    saved.write_text(json.dumps(rows, indent=1, default=str))
-    progress(f"replies and verdicts saved before the pairwise step: {saved}")
+    started = time.perf_counter()
+    for name, replies in rows.items():
+        for n, r in enumerate(replies):
+            r["odds"] = aspect_odds(judge, r["facts"], r["question"], r["text"])
+            progress(f"  rated {name} {n + 1}/{len(replies)}: {r['odds']}")
+    rated_s = (time.perf_counter() - started) / max(1, sum(map(len, rows.values())))
     figures = {
         "split": split,
         "probes": found["probes"],
         "model": backend.name,
         "judge": judge.backend.name,
+        "seconds_per_rating": round(rated_s, 2),
         "agreement": agreement([r for rs in rows.values() for r in rs]),
         "systems": {name: per_reply(rs) for name, rs in rows.items()},
     }
     if {"generic", "guarded"} <= set(rows):
-        figures["pointwise"] = pointwise(rows["generic"], rows["guarded"])
         figures["pairwise"] = pairwise(judge, rows["generic"], rows["guarded"], progress)
+    saved = Path("bench-results") / f"judge-rows-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    saved.parent.mkdir(exist_ok=True)
+    saved.write_text(json.dumps(rows, indent=1, default=str))
+    progress(f"replies and the judge's odds saved: {saved}")
     return figures
 
 
-def agreement(rows: list[dict]) -> dict:
-    """The judge's 'breaks a constraint' beside the checks' verdict on the same replies, and
-    the floor: a judge that always says 'fits'."""
-    judged = [r for r in rows if r["judge"]]
-    pairs = [(r["violated"], any(r["judge"][e] for e in VIOLATION_ERRORS)) for r in judged]
+def breaks(row: dict, below: float = RESPECTS_BELOW) -> bool:
+    """Whether the judge's odds say the reply breaks something the user told it."""
+    return row["odds"]["respects"] < below
+
+
+def agreement(rows: list[dict], below: float = RESPECTS_BELOW) -> dict:
+    """The judge's 'breaks a rule' beside the checks' verdict on the same replies: the area
+    under the curve (0.5 is a coin), Cohen's kappa at the threshold, the best threshold and
+    its kappa (to choose the threshold on dev), and the floor: a judge that always says 'fits'."""
+    scored = [(r["violated"], 1 - r["odds"]["respects"]) for r in rows]
+    figures = kappa([(c, s > 1 - below) for c, s in scored])
+    best = max(
+        ((kappa([(c, s > 1 - t) for c, s in scored])["kappa"], t) for t in _cuts(scored)),
+        default=(0.0, below),
+    )
+    return figures | {
+        "auc": auc(scored),
+        "threshold": below,
+        "best_threshold": round(best[1], 3),
+        "best_kappa": best[0],
+    }
+
+
+def _cuts(scored: list[tuple[bool, float]]) -> list[float]:
+    """Every threshold on 'respects' that changes a verdict."""
+    return sorted({round(1 - s, 3) for _, s in scored} | {1.0})
+
+
+def kappa(pairs: list[tuple[bool, bool]]) -> dict:
+    """Agreement of (checks, judge) verdicts, each kind of disagreement, Cohen's kappa and the
+    'always fits' floor."""
     n = len(pairs)
     both = sum(1 for c, j in pairs if c and j)
     neither = sum(1 for c, j in pairs if not c and not j)
@@ -69,122 +102,103 @@ def agreement(rows: list[dict]) -> dict:
     p_checks = (both + checks_only) / n if n else 0.0
     p_judge = (both + judge_only) / n if n else 0.0
     chance = p_checks * p_judge + (1 - p_checks) * (1 - p_judge)
-    kappa = (agree / n - chance) / (1 - chance) if n and chance < 1 else 0.0
+    k = (agree / n - chance) / (1 - chance) if n and chance < 1 else 0.0
     return {
         "replies": n,
         "agree": share(agree, n),
-        "kappa": round(kappa, 3),
+        "kappa": round(k, 3),
         "both_flag": both,
         "checks_only": checks_only,
         "judge_only": judge_only,
         "neither": neither,
         "floor_always_fits": share(neither + judge_only, n),
-        "unrated": len(rows) - n,
     }
+
+
+def auc(scored: list[tuple[bool, float]]) -> float | None:
+    """P(a reply the checks flag scores above one they pass), ties half: 0.5 is a coin."""
+    flagged = [s for c, s in scored if c]
+    passed = [s for c, s in scored if not c]
+    if not flagged or not passed:
+        return None
+    wins = sum((f > p) + 0.5 * (f == p) for f in flagged for p in passed)
+    return round(wins / (len(flagged) * len(passed)), 3)
 
 
 def per_reply(rows: list[dict]) -> dict:
     """Checks' violations and echo, and the judge's 'answers the question' and 'uses a fact
-    about the user', each with a Wilson interval."""
-    judged = [r for r in rows if r["judge"]]
+    about the user' (odds over one half), each with a Wilson interval."""
     return {
         "violations": share(sum(r["violated"] for r in rows), len(rows)),
         "echo": share(sum(r["echoed"] for r in rows), len(rows)),
-        "answers": share(sum(not r["judge"]["unhelpful"] for r in judged), len(judged)),
-        "uses_fact": share(sum(bool(r["uses_fact"]) for r in judged), len(judged)),
+        "judge_breaks": share(sum(breaks(r) for r in rows), len(rows)),
+        "answers": share(sum(r["odds"]["answers"] > 0.5 for r in rows), len(rows)),
+        "uses_fact": share(sum(r["odds"]["uses_fact"] > 0.5 for r in rows), len(rows)),
         "seconds_p50": round(statistics.median(r["seconds"] for r in rows), 2) if rows else 0.0,
     }
 
 
-def score(row: dict) -> int | None:
-    """A reply's fit by the judge's own verdict on it alone: no PrefEval error, and one
-    point more when it uses a fact about the user. None when unrated."""
-    if not row["judge"]:
-        return None
-    return (not any(row["judge"].values())) + bool(row["uses_fact"])
-
-
-def pointwise(generic: list[dict], personal: list[dict]) -> dict:
-    """Which reply fits better by each one's verdict, rated alone: no position to be biased by."""
-    pairs = [(score(g), score(p)) for g, p in zip(generic, personal, strict=True)]
-    rated = [(g, p) for g, p in pairs if g is not None and p is not None]
-    n = len(pairs)
-    return {
-        "probes": n,
-        "personalized": share(sum(p > g for g, p in rated), n),
-        "generic": share(sum(g > p for g, p in rated), n),
-        "tie": sum(g == p for g, p in rated),
-        "unrated": n - len(rated),
-    }
-
-
 def pairwise(judge, generic: list[dict], personal: list[dict], progress) -> dict:
-    """Per probe: which reply fits the user better, asked twice with the positions swapped;
-    a split decision is a tie. Counts how often the judge picked a position both times."""
-    wins = {"personalized": 0, "generic": 0, "tie": 0, "failed": 0}
-    orders = {"A both times": 0, "B both times": 0, "tie both times": 0, "consistent": 0}
+    """Per probe: how much the judge prefers the personalized reply, from its odds in both
+    orders (position bias cancelled); a lean under TIE is a tie. Also the judge's mean P('A')
+    (its bias for a position) and, where the checks pass exactly one of the two replies, how
+    often it sides with the checks (a coin: half)."""
+    wins = {"personalized": 0, "generic": 0, "tie": 0}
+    leans, biases, sided, split_pairs = [], [], 0, 0
     for n, (g, p) in enumerate(zip(generic, personal, strict=True)):
-        try:
-            as_first, as_second = pair_orders(
-                judge, p["facts"], p["question"], g["text"], p["text"]
-            )
-        except PersonaLabError as exc:  # an answer that does not parse is counted, not hidden
-            progress(f"  pairwise {p['probe']}: {exc}")
-            wins["failed"] += 1
-            continue
-        said = settle(as_first, as_second)
-        wins[{"first": "generic", "second": "personalized", "tie": "tie"}[said]] += 1
-        same = as_first == as_second
-        key = f"{as_first} both times" if same else "consistent" if said != "tie" else None
-        if key:
-            orders[key] += 1
-        progress(f"  pairwise {n + 1}/{len(personal)}: {said} ({as_first}, then {as_second})")
+        lean = leaning(judge, p["facts"], p["question"], g["text"], p["text"])
+        said = lean.second
+        leans.append(said)
+        biases.append(lean.bias)
+        won = "personalized" if said > 0.5 + TIE else "generic" if said < 0.5 - TIE else "tie"
+        wins[won] += 1
+        if g["violated"] != p["violated"]:
+            split_pairs += 1
+            sided += said > 0.5 if g["violated"] else said < 0.5
+        progress(f"  pairwise {n + 1}/{len(personal)}: {won} ({said:.2f}, P(A) {lean.bias:.2f})")
     total = len(personal)
     return {
         "probes": total,
         "personalized": share(wins["personalized"], total),
         "generic": share(wins["generic"], total),
         "tie": wins["tie"],
-        "failed": wins["failed"],
-        "orders": orders,
+        "leans_personalized": share(sum(x > 0.5 for x in leans), total),
+        "mean_lean": round(statistics.fmean(leans), 3) if leans else None,
+        "position_bias": round(statistics.fmean(biases), 3) if biases else None,
+        "sides_with_checks": share(sided, split_pairs),
     }
 
 
 def judge_lines(f: dict) -> list[str]:
     """The judge's figures as lines of text, each beside its floor."""
-    lines = []
     a = f["agreement"]
-    lines.append(
-        f"Offline judge {f['judge']} on {f['model']}'s replies ({f['probes']} {f['split']} probes)"
-    )
-    lines.append(
-        f"- agreement with the checks: {a['agree']['rate']:.0%} {a['agree']['ci']} of "
-        f"{a['replies']} replies (kappa {a['kappa']}); floor 'always fits' "
+    lines = [
+        f"Offline judge {f['judge']}, by its first answer token's odds, on {f['model']}'s "
+        f"replies ({f['probes']} {f['split']} probes; {f.get('seconds_per_rating')} s a rating)",
+        f"- 'breaks a rule' against the checks: AUC {a['auc']} (a coin 0.5); at P(respects) < "
+        f"{a['threshold']}: agreement {a['agree']['rate']:.0%} {a['agree']['ci']} of "
+        f"{a['replies']} replies, kappa {a['kappa']}; floor 'always fits' "
         f"{a['floor_always_fits']['rate']:.0%}; both flag {a['both_flag']}, checks only "
-        f"{a['checks_only']}, judge only {a['judge_only']}, unrated {a['unrated']}"
-    )
+        f"{a['checks_only']}, judge only {a['judge_only']}; best threshold here "
+        f"{a['best_threshold']} (kappa {a['best_kappa']})",
+    ]
     for name, s in f["systems"].items():
         lines.append(
             f"- {name}: violations {s['violations']['rate']:.0%} {s['violations']['ci']}, "
-            f"echo {s['echo']['rate']:.0%}, answers {s['answers']['rate']:.0%} "
-            f"{s['answers']['ci']}, uses a fact {s['uses_fact']['rate']:.0%} "
-            f"{s['uses_fact']['ci']}, {s['seconds_p50']} s per reply"
+            f"echo {s['echo']['rate']:.0%}, judge says breaks {s['judge_breaks']['rate']:.0%}, "
+            f"answers {s['answers']['rate']:.0%} {s['answers']['ci']}, uses a fact "
+            f"{s['uses_fact']['rate']:.0%} {s['uses_fact']['ci']}, {s['seconds_p50']} s per reply"
         )
     if "pairwise" in f:
         p = f["pairwise"]
         lines.append(
-            f"- pairwise, positions swapped: personalized preferred {p['personalized']['rate']:.0%}"
-            f" {p['personalized']['ci']}, generic {p['generic']['rate']:.0%}, ties {p['tie']}, "
-            f"failed {p['failed']} of {p['probes']}; "
-            + ", ".join(f"{k} {v}" for k, v in p["orders"].items())
-            + (f" (stopped {p['stopped']})" if p.get("stopped") else "")
-        )
-    if "pointwise" in f:
-        p = f["pointwise"]
-        lines.append(
-            f"- pointwise (each reply rated alone): personalized fits better "
-            f"{p['personalized']['rate']:.0%} {p['personalized']['ci']}, generic "
-            f"{p['generic']['rate']:.0%}, ties {p['tie']}, unrated {p['unrated']} of {p['probes']}"
+            f"- pairwise, both orders: guarded preferred {p['personalized']['rate']:.0%} "
+            f"{p['personalized']['ci']}, generic {p['generic']['rate']:.0%}, ties {p['tie']} of "
+            f"{p['probes']}; leans to guarded {p['leans_personalized']['rate']:.0%} (mean lean "
+            f"{p['mean_lean']}); mean P('A') {p['position_bias']} (0.5 is no position bias); "
+            f"where the checks pass one reply only, sides with them "
+            f"{p['sides_with_checks']['rate']:.0%} {p['sides_with_checks']['ci']} of "
+            f"{p['sides_with_checks']['n']} (a coin: 50%)"
         )
     return lines
 

@@ -10,8 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
+
 from personalab.errors import BackendError, PersonaLabError
 from personalab.models import packs, turns
+from personalab.models.odds import choice_tokens, normalised
 from personalab.models.steering import sequence_ban
 from personalab.settings import PREFIX_CACHE_MB
 
@@ -255,6 +258,34 @@ class EmbeddedBackend:
                         yield text
             except ValueError as exc:  # e.g. prompt longer than the context window
                 raise BackendError(f"the offline model could not answer: {exc}") from exc
+
+    def first_token_odds(self, messages: list[ChatMessage], choices: tuple[str, ...]) -> dict:
+        """Each choice's probability as the first token of the answer (any casing), out of the
+        choices alone: read from the model's logits, nothing sampled or parsed."""
+        from llama_cpp import LogitsProcessorList
+
+        forms = choice_tokens(self.tokenize, choices)
+        seen: list[np.ndarray] = []
+
+        def look(input_ids, scores):
+            if not seen:
+                seen.append(np.array(scores, dtype=np.float64))
+            return scores
+
+        with self.turns.turn():
+            self._llama.awaiting_prompt = True
+            try:
+                self._llama.create_chat_completion(
+                    messages=[{"role": m.role, "content": m.content} for m in messages],
+                    max_tokens=1,
+                    temperature=0,
+                    logits_processor=LogitsProcessorList([look]),
+                )
+            except ValueError as exc:
+                raise BackendError(f"the offline model could not answer: {exc}") from exc
+        row = seen[0] - seen[0].max()
+        mass = {c: float(np.exp(row[ids]).sum()) for c, ids in forms.items()}
+        return normalised(mass)
 
     def _steering(self, avoid: tuple[str, ...]):
         if not avoid:

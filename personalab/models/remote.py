@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from urllib.parse import urlparse
 
 from personalab.errors import BackendError
 from personalab.models import turns
 from personalab.models.backends import ChatMessage, GenerationOptions
+from personalab.models.odds import normalised
 from personalab.text.redaction import redact
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
@@ -96,6 +98,34 @@ class OpenAIBackend:
                 f"the server at {self.base_url} answered, but not with a chat completion "
                 "stream: check that the URL is an OpenAI-compatible endpoint ending in /v1"
             )
+
+    def first_token_odds(self, messages: list[ChatMessage], choices: tuple[str, ...]) -> dict:
+        """Each choice's probability as the first token of the answer (any casing), out of the
+        choices alone, from the server's top log-probabilities; BackendError when it gives none."""
+        import openai
+
+        try:
+            response = self._client.chat.completions.create(
+                model=self.model,
+                messages=[{"role": m.role, "content": m.content} for m in messages],
+                max_tokens=1,
+                temperature=0,
+                logprobs=True,
+                top_logprobs=20,
+            )
+        except openai.APIError as exc:
+            raise self._explain(exc) from exc
+        try:
+            top = response.choices[0].logprobs.content[0].top_logprobs
+        except (AttributeError, IndexError, TypeError) as exc:
+            raise BackendError(f"{self.base_url} gives no token probabilities") from exc
+        mass = dict.fromkeys(choices, 0.0)
+        for entry in top:
+            said = entry.token.strip().lower()
+            for choice in choices:
+                if said == choice.lower():
+                    mass[choice] += math.exp(entry.logprob)
+        return normalised(mass)
 
     def _explain(self, exc: Exception) -> BackendError:
         import openai

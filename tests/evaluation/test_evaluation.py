@@ -181,3 +181,39 @@ def test_bench_latency_prints_each_write_beside_the_recall_and_its_floor(isolate
     report = write_report(Path("bench-results"), Path("eval-results"), Path("docs/benchmarks.md"))
     assert "| 300 |" in report.read_text() and "not measured" not in report.read_text()
     assert "A machine's first start exports the embedder" in report.read_text()
+
+
+class OddsJudge:
+    """A judge backend that gives the odds of its first answer token: P('A') is looked up by
+    which reply sits in position A."""
+
+    name = "odds"
+
+    def __init__(self, a_given: dict[str, float]):
+        self.a_given = a_given
+        self.asked: list[str] = []
+
+    def first_token_odds(self, messages, choices):
+        text = messages[-1].content
+        self.asked.append(text)
+        first = text.split("Reply A: ", 1)[1].split("\n", 1)[0]
+        return {"A": self.a_given[first], "B": 1 - self.a_given[first]}
+
+
+@pytest.mark.parametrize(
+    "a_given, verdict",
+    [
+        ({"Lentil curry.": 0.7, "Steak.": 0.4}, "first"),  # prefers the curry in both orders
+        ({"Lentil curry.": 0.95, "Steak.": 0.75}, "first"),  # always "A", but less for steak
+        ({"Lentil curry.": 0.9, "Steak.": 0.9}, "tie"),  # only a position: no preference
+        ({"Lentil curry.": 0.3, "Steak.": 0.8}, "second"),
+    ],
+)
+def test_by_odds_the_judges_lean_to_a_position_cancels_out(a_given, verdict):
+    """A judge that would answer 'A' whatever sits there still leans between the replies; its
+    odds in both orders, averaged, cancel the position and keep the lean."""
+    backend = OddsJudge(a_given)
+    got = compare_pair(Judge(backend), ["She is vegan."], "Dinner?", "Lentil curry.", "Steak.")
+    assert got == verdict
+    assert ["Reply A: Lentil curry." in t for t in backend.asked] == [True, False]
+    assert all("She is vegan." in t and "Dinner?" in t for t in backend.asked)
