@@ -19,7 +19,7 @@ from personalab.settings import Settings
 JUDGE_PACK = "qwen2.5-coder-1.5b"
 # A reply breaks a rule by the judge when P(it respects the user) is under this: chosen on the
 # dev probes (the kappa with the checks at its best there), reported on test.
-RESPECTS_BELOW = 0.5
+RESPECTS_BELOW = 0.51
 
 
 def run(

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import StrictBool, ValidationError, create_model
 
-from personalab.errors import PersonaLabError
+from personalab.errors import BackendError, PersonaLabError
 from personalab.models.backends import ChatBackend, ChatMessage, complete_json, json_answer
 
 CRITERIA = {
@@ -152,8 +152,12 @@ def compare_pair(judge: Judge, facts: list[str], question: str, first: str, seco
     judge's bias for a position. By the judge's odds where its backend gives them (a lean
     under TIE is a tie), else by its two answers (a split decision is a tie)."""
     if reads_odds(judge):
-        lean = leaning(judge, facts, question, first, second).second
-        return "second" if lean > 0.5 + TIE else "first" if lean < 0.5 - TIE else "tie"
+        try:
+            lean = leaning(judge, facts, question, first, second).second
+        except BackendError:  # e.g. a server that gives no token probabilities: its answers
+            pass
+        else:
+            return "second" if lean > 0.5 + TIE else "first" if lean < 0.5 - TIE else "tie"
     return settle(*pair_orders(judge, facts, question, first, second))
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from personalab import Judge
+from personalab import BackendError, Judge
 from personalab.evaluation import harness, runs
 from personalab.evaluation.report import write_report
 from personalab.replies.judge import compare_pair
@@ -217,3 +217,16 @@ def test_by_odds_the_judges_lean_to_a_position_cancels_out(a_given, verdict):
     assert got == verdict
     assert ["Reply A: Lentil curry." in t for t in backend.asked] == [True, False]
     assert all("She is vegan." in t and "Dinner?" in t for t in backend.asked)
+
+
+def test_a_judge_whose_server_gives_no_odds_is_asked_for_its_answers():
+    """A server without token probabilities: the pairwise verdict falls back to the judge's
+    written answers, in both orders, instead of failing the run."""
+
+    class NoOdds(ScriptedBackend):
+        def first_token_odds(self, messages, choices):
+            raise BackendError("http://127.0.0.1:9/v1 gives no token probabilities")
+
+    backend = NoOdds(*[[json.dumps({"better": a, "explanation": ""})] for a in ("B", "A")])
+    got = compare_pair(Judge(backend), ["She is vegan."], "Dinner?", "Steak.", "Lentil curry.")
+    assert got == "second" and len(backend.calls) == 2
