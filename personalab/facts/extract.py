@@ -143,6 +143,34 @@ _ONGOING = _words(
 _PROGRESSIVE = re.compile(
     r"^(?:[\w']+,? ){0,3}(?:i'm|i am|we're|we are) (?:\w+ly |still |just )?(\w+ing)\b"
 )
+# The exchange itself, not the speaker: thanks, agreement, apologies, promises and good wishes
+# to the listener, how they are doing, what they look forward to ("I owe you one", "I won't let
+# you down", "I'll be sure to give you a shout").
+_SMALL_TALK = re.compile(
+    r"^(?:sorry|thanks|thank you|cheers|congrats|congratulations|good luck|appreciate)\b|"
+    r"\bi (?:really |truly |so |totally |just |do )?(?:appreciate|owe you)\b|"
+    r"\bi (?:couldn't|could not|can't|cannot) agree more\b|"
+    r"\bi (?:totally |completely |fully |100% |so )?agree\b|"
+    r"\bi (?:definitely |totally |really |sure )?will[.!]*$|\bi promise\b|"
+    r"\bi won't (?:let (?:you|anyone|them|this|it|that)\b|give up\b)|"
+    r"\bi'll (?:be sure to|make sure to|let you know|keep you posted|give you a shout)\b|"
+    r"\bi'm (?:doing )?(?:ok|okay|good|great|fine|well|alright)\b(?! at\b)|"
+    r"\bi (?:can't|cannot) wait\b|\bi'm (?:really |so )?looking forward to\b"
+)
+# A general truth, not the speaker's: no "I", "my" or "me", and a gerund as its subject or a
+# verdict as its predicate ("Having friends you can rely on makes a huge difference", "Family
+# is everything"); or a thing as the subject and no "I" ("It gives me the strength to...").
+_SINGULAR = re.compile(r"\b(?:i|i'm|i've|i'd|i'll|my|me|mine|myself)\b")
+_THING_SUBJECT = re.compile(r"^(?:but |and )?(?:it|it's|this|that|these|those|they|they're)\b")
+_I_SUBJECT = re.compile(r"\b(?:i|i'm|i've|i'd|i'll)\b")
+_IS_MINE = re.compile(  # "it's my second year teaching", "they're my twins"
+    r"^(?:it's|it is|this is|that's|that is|these are|those are|they're|they are) (?:\w+ )?my\b"
+)
+_MAXIM = re.compile(
+    r"^(?:[a-z]+ing|life|family|friendship|balance|kindness|nature|art|music)\b|"
+    r"\b(?:is|are) (?:so |really |truly |just |always )?(?:key|everything|important|priceless|"
+    r"essential|vital|what matters)\b"
+)
 _MOOD = re.compile(
     r"\b(?:i'm|i am|i feel|i'm feeling|we're|we are) (?:so |really |super |very |a bit |"
     r"kind of |kinda |pretty |quite |a little |totally |absolutely |weirdly |properly )?"
@@ -256,9 +284,18 @@ def _could_state(sentence: str) -> bool:
     s = _normalize(sentence)
     if not s or s.endswith("?") or _QUESTION.match(s) or _HYPOTHETICAL.search(s):
         return False
-    if _REQUEST.match(s) or _TRANSIENT.search(s) or _MOOD.search(s):
+    if _REQUEST.match(s) or _TRANSIENT.search(s) or _MOOD.search(s) or _SMALL_TALK.search(s):
+        return False
+    if _not_about_me(s):
         return False
     return bool(_PERSONAL.search(s) or _named(sentence, s))
+
+
+def _not_about_me(s: str) -> bool:
+    """A general truth, or a thing's effect on the speaker: not a fact about them."""
+    if _MAXIM.search(s) and not _SINGULAR.search(s):
+        return True
+    return bool(_THING_SUBJECT.match(s) and not _I_SUBJECT.search(s) and not _IS_MINE.match(s))
 
 
 def _named(sentence: str, s: str) -> bool:
@@ -276,7 +313,9 @@ def _analyse(sentence: str) -> tuple[str, str, str, str]:
     if _STYLE_WISH.match(s):  # before questions: "when you explain, ..." or "don't use emojis"
         rule = _rule(s)
         return ("fact", "style", *rule[1:]) if rule else ("fact", "style", "", "")
-    if _QUESTION.match(s) or _HYPOTHETICAL.search(s):
+    if _QUESTION.match(s) or _HYPOTHETICAL.search(s) or _SMALL_TALK.search(s):
+        return none
+    if _not_about_me(s):
         return none
     named = _named(sentence, s)
     refused = s.startswith("no ") and _ABOUT_ME.match(s)  # "no dairy for me", not a reply

@@ -92,6 +92,45 @@ def test_ordinary_chat_rarely_becomes_a_fact():
     assert len(flooded) <= 0.1 * len(turns), flooded
 
 
+@pytest.mark.parametrize(
+    "said",
+    [
+        "I won't let this bring me down.",  # the two "facts" of the issue on real chat
+        "I'll be sure to give you a shout whenever I run out of things to watch!",
+        "Thanks, Jon! I really appreciate it.",
+        "I owe you one.",
+        "I couldn't agree more!",
+        "Your faith in me is priceless - I won't let you down!",
+        "Sorry I haven't been around, I'm doing OK, cheers for asking.",
+        "Family is everything.",
+        "Having friends you can rely on makes a huge difference.",
+        "It gives me the oomph to keep chasing my dreams.",
+    ],
+)
+def test_thanks_promises_and_maxims_are_not_facts_about_the_speaker(embedder, said):
+    """What a chat is full of (thanks, promises to the listener, how one is doing, general
+    truths, a thing's effect on the speaker) is not taken by the rules, nor put to the fact
+    model."""
+    model = FactModel.load(embedder)
+    assert extract(said, model.judge(embedder)) == []
+
+
+@pytest.mark.parametrize(
+    "fact",
+    [
+        "I won't let my kids eat anything with added sugar.",
+        "I'm doing great at my new job as a nurse.",
+        "Thanks! I'm vegan, so no cheese for me.",
+        "It's my sister who is allergic to nuts.",
+        "This is my third year living in Ghent.",
+        "Cooking for my family every Sunday is my favourite thing.",
+    ],
+)
+def test_a_fact_beside_a_formula_or_in_its_words_is_still_taken(embedder, fact):
+    model = FactModel.load(embedder)
+    assert extract(fact, model.judge(embedder))
+
+
 def learn(store, book, *texts, user="ana"):
     changes = []
     for text in texts:
