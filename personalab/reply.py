@@ -180,10 +180,11 @@ class Reply:
             return False
         return True
 
-    def judge_facts(self) -> list[str]:
-        """What the judge is told about the user: the checked rules and the prompt's facts,
-        private ones only when the judge runs on this machine."""
-        local = self.judge is None or self.judge.backend.is_local
+    def judge_facts(self, judge: Judge | None = None) -> list[str]:
+        """What the judge (this reply's, or the one given) is told about the user: the checked
+        rules and the prompt's facts, private ones only when the judge runs on this machine."""
+        judge = judge or self.judge
+        local = judge is None or judge.backend.is_local
         facts = [c.constraint for c in self.checks if local or not c.private]
         facts += [f.memory.text for f in self.plan.facts if local or not f.memory.private]
         return list(dict.fromkeys(facts))

@@ -260,7 +260,7 @@ def winrate_task(work: Workspace, job: Job, limit: int | None = 3) -> list[dict]
                 {
                     "persona": persona.id,
                     "question": question,
-                    "outcome": _outcome(work, persona, question, generic, personal),
+                    "outcome": _outcome(work, question, generic, personal),
                 }
             )
     finally:
@@ -278,9 +278,9 @@ def winrate_task(work: Workspace, job: Job, limit: int | None = 3) -> list[dict]
     return summary + rows
 
 
-def _outcome(work: Workspace, persona: Persona, question: str, generic, personal) -> str:
+def _outcome(work: Workspace, question: str, generic, personal) -> str:
     if work.judge is not None:
-        facts = persona.constraint_texts + [f.memory.text for f in personal.plan.facts]
+        facts = personal.judge_facts(work.judge)  # no private fact to a judge elsewhere
         verdict = compare_pair(work.judge, facts, question, personal.text, generic.text)
         return {"first": "personalized", "second": "generic", "tie": "tie"}[verdict]
     good_generic, good_personal = generic.report.passed, personal.report.passed

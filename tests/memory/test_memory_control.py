@@ -62,6 +62,39 @@ def test_private_facts_stay_off_a_remote_guard_and_judge(store, settings, offlin
     assert "peanuts" not in told(far) and "peanuts" in told(near)
 
 
+def test_a_judge_elsewhere_deciding_a_win_rate_is_never_told_a_private_fact(
+    store, settings, offline_backend
+):
+    """Win rates with a judge on a server, replies by the model on this machine: the judge is
+    asked about the user's shareable facts, never a private one, though the reply used it."""
+    from types import SimpleNamespace
+
+    from personalab import Judge
+    from personalab.evaluation.harness import _outcome
+
+    class RemoteJudge:
+        name, is_local = "judge @ https://api.example.com/v1", False
+        told: list[str] = []
+
+        def first_token_odds(self, messages, choices):
+            self.told.append(messages[-1].content)
+            return {"A": 0.5, "B": 0.5}
+
+    lena = PersonaLibrary(LIBRARY).get(PERSONA)
+    near = Engine(store, offline_backend, settings.replace(fact_extraction="rules"))
+    said = ["I'm allergic to peanuts.", "I play the cello in an orchestra."]
+    saved = [near.remember("ana", PERSONA, [NewMemory(t, "user", "s")]) for t in said]
+    store.set_private("ana", PERSONA, [saved[0].turns[0].id, saved[0].facts[0].fact.id], True)
+    question = "Which snacks should I take to rehearsal?"
+    kinds = [ColumnKind.GENERIC, ColumnKind.PERSONALIZED]
+    generic, personal = near.compare("ana", lena, question, "x", kinds, False)
+    assert "peanuts" in json.dumps([f.memory.text for f in personal.plan.facts])
+    judge = RemoteJudge()
+    _outcome(SimpleNamespace(judge=Judge(judge)), question, generic, personal)
+    assert len(judge.told) == 2 and all("cello" in t for t in judge.told)
+    assert not any("peanuts" in t for t in judge.told)
+
+
 def test_a_pinned_fact_goes_into_every_prompt_and_survives_a_restart(store, settings):
     """With a fact budget for about one fact, the least relevant fact reaches the prompt once
     pinned, is still pinned in a new store on the folder, ranks by relevance once unpinned, and
