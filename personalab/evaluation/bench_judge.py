@@ -71,23 +71,18 @@ def agreement(rows: list[dict], below: float = RESPECTS_BELOW) -> dict:
     """The judge's 'breaks a rule' beside the checks' verdict on the same replies: the area
     under the curve (0.5 is a coin), Cohen's kappa at the threshold, the best threshold and
     its kappa (to choose the threshold on dev), and the floor: a judge that always says 'fits'."""
-    scored = [(r["violated"], 1 - r["odds"]["respects"]) for r in rows]
-    figures = kappa([(c, s > 1 - below) for c, s in scored])
-    best = max(
-        ((kappa([(c, s > 1 - t) for c, s in scored])["kappa"], t) for t in _cuts(scored)),
-        default=(0.0, below),
-    )
-    return figures | {
-        "auc": auc(scored),
+
+    def at(threshold: float) -> dict:
+        return kappa([(r["violated"], breaks(r, threshold)) for r in rows])
+
+    cuts = {r["odds"]["respects"] for r in rows} | {1.0}  # each threshold that changes a verdict
+    best = max(((at(t)["kappa"], t) for t in cuts), default=(0.0, below))
+    return at(below) | {
+        "auc": auc([(r["violated"], 1 - r["odds"]["respects"]) for r in rows]),
         "threshold": below,
         "best_threshold": round(best[1], 3),
         "best_kappa": best[0],
     }
-
-
-def _cuts(scored: list[tuple[bool, float]]) -> list[float]:
-    """Every threshold on 'respects' that changes a verdict."""
-    return sorted({round(1 - s, 3) for _, s in scored} | {1.0})
 
 
 def kappa(pairs: list[tuple[bool, bool]]) -> dict:

@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 from personalab.errors import BackendError
 from personalab.models import turns
 from personalab.models.backends import ChatMessage, GenerationOptions
-from personalab.models.odds import normalised
+from personalab.models.odds import NoOdds, normalised
 from personalab.text.redaction import redact
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
@@ -101,7 +101,7 @@ class OpenAIBackend:
 
     def first_token_odds(self, messages: list[ChatMessage], choices: tuple[str, ...]) -> dict:
         """Each choice's probability as the first token of the answer (any casing), out of the
-        choices alone, from the server's top log-probabilities; BackendError when it gives none."""
+        choices alone, from the server's top log-probabilities; NoOdds when it gives none."""
         import openai
 
         try:
@@ -113,12 +113,14 @@ class OpenAIBackend:
                 logprobs=True,
                 top_logprobs=20,
             )
+        except openai.BadRequestError as exc:  # a server that does not take `logprobs`
+            raise NoOdds(f"{self.base_url} refused to give token probabilities") from exc
         except openai.APIError as exc:
             raise self._explain(exc) from exc
         try:
             top = response.choices[0].logprobs.content[0].top_logprobs
         except (AttributeError, IndexError, TypeError) as exc:
-            raise BackendError(f"{self.base_url} gives no token probabilities") from exc
+            raise NoOdds(f"{self.base_url} gives no token probabilities") from exc
         mass = dict.fromkeys(choices, 0.0)
         for entry in top:
             said = entry.token.strip().lower()

@@ -8,8 +8,9 @@ from typing import Literal
 
 from pydantic import StrictBool, ValidationError, create_model
 
-from personalab.errors import BackendError, PersonaLabError
+from personalab.errors import PersonaLabError
 from personalab.models.backends import ChatBackend, ChatMessage, complete_json, json_answer
+from personalab.models.odds import NoOdds
 
 CRITERIA = {
     "violates_unknowingly": "suggests something the user's facts rule out, without mentioning "
@@ -154,7 +155,7 @@ def compare_pair(judge: Judge, facts: list[str], question: str, first: str, seco
     if reads_odds(judge):
         try:
             lean = leaning(judge, facts, question, first, second).second
-        except BackendError:  # e.g. a server that gives no token probabilities: its answers
+        except NoOdds:  # a server that gives no token probabilities: its written answers
             pass
         else:
             return "second" if lean > 0.5 + TIE else "first" if lean < 0.5 - TIE else "tie"

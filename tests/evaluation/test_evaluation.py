@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 from personalab import BackendError, Judge
 from personalab.evaluation import harness, runs
 from personalab.evaluation.report import write_report
+from personalab.models.odds import NoOdds
 from personalab.replies.judge import compare_pair
 from tests.conftest import ROOT, run_cli
 from tests.helpers import ScriptedBackend
@@ -223,10 +224,24 @@ def test_a_judge_whose_server_gives_no_odds_is_asked_for_its_answers():
     """A server without token probabilities: the pairwise verdict falls back to the judge's
     written answers, in both orders, instead of failing the run."""
 
-    class NoOdds(ScriptedBackend):
+    class WordsOnly(ScriptedBackend):
         def first_token_odds(self, messages, choices):
-            raise BackendError("http://127.0.0.1:9/v1 gives no token probabilities")
+            raise NoOdds("http://127.0.0.1:9/v1 gives no token probabilities")
 
-    backend = NoOdds(*[[json.dumps({"better": a, "explanation": ""})] for a in ("B", "A")])
+    backend = WordsOnly(*[[json.dumps({"better": a, "explanation": ""})] for a in ("B", "A")])
     got = compare_pair(Judge(backend), ["She is vegan."], "Dinner?", "Steak.", "Lentil curry.")
     assert got == "second" and len(backend.calls) == 2
+
+
+def test_a_judge_whose_server_fails_is_not_asked_a_second_way():
+    """A server that is down fails the verdict once, with its message, instead of being asked
+    again for written answers (and making the user wait out a second timeout)."""
+
+    class Down(ScriptedBackend):
+        def first_token_odds(self, messages, choices):
+            raise BackendError("cannot reach http://127.0.0.1:9/v1")
+
+    backend = Down()
+    with pytest.raises(BackendError, match="cannot reach"):
+        compare_pair(Judge(backend), ["She is vegan."], "Dinner?", "Steak.", "Lentil curry.")
+    assert backend.calls == []
