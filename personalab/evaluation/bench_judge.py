@@ -169,7 +169,8 @@ def judge_lines(f: dict) -> list[str]:
     a = f["agreement"]
     lines = [
         f"Offline judge {f['judge']}, by its first answer token's odds, on {f['model']}'s "
-        f"replies ({f['probes']} {f['split']} probes; {f.get('seconds_per_rating')} s a rating)",
+        f"replies ({f['probes']} {f['split']} probes; {f.get('seconds_per_rating')} s to rate a "
+        "reply: three questions)",
         f"- 'breaks a rule' against the checks: AUC {a['auc']} (a coin 0.5); at P(respects) < "
         f"{a['threshold']}: agreement {a['agree']['rate']:.0%} {a['agree']['ci']} of "
         f"{a['replies']} replies, kappa {a['kappa']}; floor 'always fits' "

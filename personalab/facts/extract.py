@@ -284,16 +284,14 @@ def _could_state(sentence: str) -> bool:
     s = _normalize(sentence)
     if not s or s.endswith("?") or _QUESTION.match(s) or _HYPOTHETICAL.search(s):
         return False
-    if _REQUEST.match(s) or _TRANSIENT.search(s) or _MOOD.search(s) or _SMALL_TALK.search(s):
-        return False
-    if _not_about_me(s):
+    if _REQUEST.match(s) or _TRANSIENT.search(s) or _MOOD.search(s) or _not_about_me(s):
         return False
     return bool(_PERSONAL.search(s) or _named(sentence, s))
 
 
 def _not_about_me(s: str) -> bool:
-    """A general truth, or a thing's effect on the speaker: not a fact about them."""
-    if _MAXIM.search(s) and not _SINGULAR.search(s):
+    """Small talk, a general truth, or a thing's effect on the speaker: not a fact about them."""
+    if _SMALL_TALK.search(s) or (_MAXIM.search(s) and not _SINGULAR.search(s)):
         return True
     return bool(_THING_SUBJECT.match(s) and not _I_SUBJECT.search(s) and not _IS_MINE.match(s))
 
@@ -313,9 +311,7 @@ def _analyse(sentence: str) -> tuple[str, str, str, str]:
     if _STYLE_WISH.match(s):  # before questions: "when you explain, ..." or "don't use emojis"
         rule = _rule(s)
         return ("fact", "style", *rule[1:]) if rule else ("fact", "style", "", "")
-    if _QUESTION.match(s) or _HYPOTHETICAL.search(s) or _SMALL_TALK.search(s):
-        return none
-    if _not_about_me(s):
+    if _QUESTION.match(s) or _HYPOTHETICAL.search(s) or _not_about_me(s):
         return none
     named = _named(sentence, s)
     refused = s.startswith("no ") and _ABOUT_ME.match(s)  # "no dairy for me", not a reply
